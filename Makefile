@@ -1,0 +1,42 @@
+# Two commands for a newcomer: `make run` and `make test`. Everything else is optional.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FLASK := $(BIN)/flask --app wsgi
+
+.PHONY: run test install translations db-upgrade demo clean vendor
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP) translations
+
+translations: $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -d marketplace/translations
+
+db-upgrade: install
+	$(FLASK) db upgrade
+
+# Web site on http://127.0.0.1:5000, job worker and SMTP sink (mail readable at /dev/mail).
+run: install
+	$(BIN)/python -m marketplace.dev
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Refresh the front-end libraries copied from npm into static/vendor (needs npm; not needed to run).
+vendor:
+	rm -rf build/vendor && mkdir -p build/vendor && cd build/vendor && npm pack leaflet@1.9.4 htmx.org@2.0.11 >/dev/null
+	cd build/vendor && for f in *.tgz; do mkdir -p $${f%.tgz} && tar xzf $$f -C $${f%.tgz}; done
+	cp build/vendor/leaflet-1.9.4/package/dist/leaflet.js build/vendor/leaflet-1.9.4/package/dist/leaflet.css static/vendor/leaflet/
+	cp -r build/vendor/leaflet-1.9.4/package/dist/images static/vendor/leaflet/
+	cp build/vendor/htmx.org-2.0.11/package/dist/htmx.min.js static/vendor/htmx/
+
+clean:
+	rm -rf $(VENV) build *.egg-info

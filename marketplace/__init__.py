@@ -1,0 +1,145 @@
+"""Symbiose: an inter-company resource marketplace for industrial symbiosis programmes."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, render_template, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+
+from marketplace.config import load_config
+from marketplace.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
+
+
+def select_locale():
+    """Explicit choice (session, then profile), then the browser's preference, French by default."""
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("locale")
+    if chosen in languages:
+        return chosen
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def create_app(config: dict | None = None) -> Flask:
+    settings = load_config(config)
+    app = Flask(
+        __name__,
+        instance_path=settings["INSTANCE_PATH"],
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    app.config.update(settings)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str((app.root_path + "/../migrations")))
+    login_manager.init_app(app)
+    mail.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
+    limiter.init_app(app)
+
+    from marketplace.jobs import huey
+
+    huey.immediate = bool(app.config["HUEY_IMMEDIATE"])
+
+    _sqlite_pragmas(app)
+    _register_models()
+    _register_blueprints(app)
+    _register_error_pages(app)
+    _register_template_helpers(app)
+
+    from marketplace.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _register_models():
+    # Import every model module so that metadata (and Alembic autogenerate) sees all tables.
+    import marketplace.accounts.models  # noqa: F401
+    import marketplace.conversations.models  # noqa: F401
+    import marketplace.listings.models  # noqa: F401
+    import marketplace.notifications.models  # noqa: F401
+
+
+def _sqlite_pragmas(app: Flask):
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    import sqlalchemy as sa
+
+    with app.app_context():
+        engine = db.engine
+
+        @sa.event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection, _record):
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+
+def _register_blueprints(app: Flask):
+    from marketplace.accounts.views import bp as accounts_bp
+    from marketplace.companies.views import bp as companies_bp
+    from marketplace.conversations.views import bp as conversations_bp
+    from marketplace.listings.views import bp as listings_bp
+    from marketplace.main.views import bp as main_bp
+    from marketplace.territories.views import bp as territories_bp
+
+    for bp in (main_bp, accounts_bp, companies_bp, territories_bp, listings_bp, conversations_bp):
+        app.register_blueprint(bp)
+
+    from marketplace.accounts.models import User
+
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message_category = "info"
+
+    from flask_babel import lazy_gettext
+
+    login_manager.login_message = lazy_gettext("Connectez-vous pour accéder à cette page.")
+
+    @login_manager.user_loader
+    def load_user(user_id: str):
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        return user if user and user.is_active else None
+
+
+def _register_error_pages(app: Flask):
+    def render_error(error: HTTPException):
+        code = error.code or 500
+        template = f"errors/{code}.html" if code in (400, 403, 404, 405, 413, 429) else "errors/generic.html"
+        if request.path.startswith("/api/"):
+            return {"error": {"code": code, "message": error.description}}, code
+        return render_template(template, error=error, code=code), code
+
+    app.register_error_handler(HTTPException, render_error)
+
+    @app.errorhandler(Exception)
+    def internal_error(error):
+        if isinstance(error, HTTPException):
+            return render_error(error)
+        app.logger.exception("unhandled error on %s", request.path)
+        db.session.rollback()
+        return render_template("errors/500.html", code=500), 500
+
+
+def _register_template_helpers(app: Flask):
+    from marketplace import labels
+
+    app.jinja_env.globals["labels"] = labels
+
+    @app.context_processor
+    def inject():
+        return {"current_locale": str(get_locale()), "site_name": app.config["SITE_NAME"]}
+
+    app.jinja_env.filters["eur"] = labels.format_eur
+    app.jinja_env.filters["qty"] = labels.format_quantity
+    app.jinja_env.filters["date_fr"] = labels.format_date
+    app.jinja_env.filters["datetime_fr"] = labels.format_datetime

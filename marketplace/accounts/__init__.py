@@ -1,0 +1,1 @@
+"""Users, sign-up, log-in, password reset, profile."""

@@ -1,0 +1,96 @@
+"""`flask --app wsgi …` commands, grouped by domain."""
+from __future__ import annotations
+
+import secrets
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+
+from marketplace.extensions import db
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(users)
+    app.cli.add_command(listings)
+    app.cli.add_command(demo)
+
+
+@click.group(help="Comptes utilisateurs.")
+def users():
+    pass
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["member", "practitioner", "admin"]), default="member", show_default=True)
+@click.option("--company", "company_ref", help="Entreprise de rattachement : identifiant numérique ou nom exact.")
+@click.option("--name", "full_name", help="Nom affiché (par défaut : la partie avant @).")
+@click.option("--password", help="Mot de passe (par défaut : généré et affiché).")
+@click.option("--territory", "territories", multiple=True, help="Territoire animé (nom ou identifiant), répétable.")
+def create_user(email, role, company_ref, full_name, password, territories):
+    """Create a confirmed account; prints the password when it was generated."""
+    from marketplace.accounts.models import Company, Territory
+    from marketplace.accounts.services import create_user as make_user
+    from marketplace.accounts.services import find_user
+    from marketplace.territories.services import assign_practitioner
+
+    if find_user(email):
+        raise click.ClickException(f"Un compte existe déjà pour {email}.")
+    company = None
+    if company_ref:
+        company = db.session.get(Company, int(company_ref)) if company_ref.isdigit() else db.session.scalar(
+            sa.select(Company).where(Company.name == company_ref))
+        if company is None:
+            raise click.ClickException(f"Entreprise inconnue : {company_ref}")
+    generated = password is None
+    password = password or secrets.token_urlsafe(12)
+    user = make_user(email, password, full_name or email.split("@")[0], confirmed=True,
+                     is_admin=(role == "admin"), company=company)
+    for ref in territories:
+        territory = db.session.get(Territory, int(ref)) if ref.isdigit() else db.session.scalar(
+            sa.select(Territory).where(Territory.name == ref))
+        if territory is None:
+            raise click.ClickException(f"Territoire inconnu : {ref}")
+        assign_practitioner(territory, user)
+    if role == "practitioner" and not territories:
+        click.echo("Note : assignez un territoire à cet·te animateur·rice depuis la page Territoires.")
+    db.session.commit()
+    click.echo(f"Compte créé : {user.email} ({role})")
+    if generated:
+        click.echo(f"Mot de passe : {password}")
+
+
+@click.group(help="Annonces.")
+def listings():
+    pass
+
+
+@listings.command("expire")
+def expire_listings():
+    """Mark listings past their expiry date as expired."""
+    from marketplace.listings.services import expire_due
+
+    count = expire_due()
+    db.session.commit()
+    click.echo(f"{count} annonce(s) expirée(s).")
+
+
+@click.group(help="Données de démonstration.")
+def demo():
+    pass
+
+
+@demo.command("load")
+@click.option("--force", is_flag=True, help="Charger même si la base contient déjà des entreprises.")
+def load_demo(force):
+    """Load the Concarneau–Quimper demo territory (once), print the demo accounts."""
+    from marketplace.demo import load
+
+    accounts = load(force=force)
+    if accounts is None:
+        click.echo("Données de démonstration déjà présentes : rien à faire.")
+        return
+    click.echo("Données de démonstration chargées. Comptes :")
+    for role, email, password in accounts:
+        click.echo(f"  {role:<14} {email:<40} {password}")

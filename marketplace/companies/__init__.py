@@ -1,0 +1,1 @@
+"""Companies, their sites, colleagues' invitations and solution-provider capabilities."""

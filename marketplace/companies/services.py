@@ -1,0 +1,116 @@
+"""Company, site and invitation changes. Callers commit."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from marketplace import reference
+from marketplace.accounts.models import Company, Invitation, Site, User
+from marketplace.accounts.tokens import make_token, read_token
+from marketplace.extensions import db
+from marketplace.models_base import utcnow
+from marketplace.notifications.services import external_url, queue_email
+from marketplace.territories.services import place_site
+
+COMPANY_FIELDS = (
+    "name", "siret", "naf_code", "description", "contact_name", "contact_email", "contact_phone", "website",
+    "is_solution_provider", "handled_waste_codes",
+)
+
+
+class SiteInUse(Exception):
+    """A site that listings still point to cannot be removed."""
+
+
+def _apply_company_fields(company: Company, data: dict) -> None:
+    for field in COMPANY_FIELDS:
+        if field in data:
+            value = data[field]
+            setattr(company, field, value.strip() if isinstance(value, str) else value)
+    if "handled_categories" in data:
+        company.handled_categories = " ".join(data["handled_categories"] or [])
+    if "treatment_operations" in data:
+        company.treatment_operations = " ".join(data["treatment_operations"] or [])
+    company.description = company.description or ""
+    company.handled_waste_codes = company.handled_waste_codes or ""
+
+
+def create_company(actor: User | None, data: dict, site: dict) -> Company:
+    """A new company with its first site; the actor (if any) becomes its first member."""
+    company = Company(name=data["name"].strip())
+    _apply_company_fields(company, data)
+    db.session.add(company)
+    add_site(company, **site)
+    if actor is not None:
+        actor.company = company
+    db.session.flush()
+    return company
+
+
+def update_company(company: Company, data: dict) -> None:
+    _apply_company_fields(company, data)
+
+
+def _locate(site: Site, postcode: str, city: str | None) -> None:
+    place = reference.locate(postcode, city)
+    site.postcode = postcode.strip()
+    site.city = (city or (place.commune.title() if place else "")).strip()
+    site.latitude = place.latitude if place else None
+    site.longitude = place.longitude if place else None
+
+
+def add_site(company: Company, name: str, postcode: str, city: str | None = None, address: str = "") -> Site:
+    site = Site(company=company, name=name.strip(), address=(address or "").strip())
+    _locate(site, postcode, city)
+    company.sites.append(site)
+    db.session.flush()
+    place_site(site)
+    return site
+
+
+def update_site(site: Site, name: str, postcode: str, city: str | None = None, address: str = "") -> None:
+    site.name = name.strip()
+    site.address = (address or "").strip()
+    _locate(site, postcode, city)
+    place_site(site)
+
+
+def remove_site(site: Site) -> None:
+    from marketplace.listings.models import Listing
+
+    used = db.session.scalar(sa.select(sa.func.count()).where(Listing.site_id == site.id))
+    if used or len(site.company.sites) <= 1:
+        raise SiteInUse()
+    db.session.delete(site)
+
+
+def invite(company: Company, email: str, actor: User) -> Invitation:
+    invitation = Invitation(company=company, email=email.strip().lower(), invited_by_id=actor.id)
+    db.session.add(invitation)
+    db.session.flush()
+    token = make_token("invite", {"iid": invitation.id, "email": invitation.email})
+    queue_email(
+        invitation.email, "company.invite",
+        _l("%(name)s vous invite sur %(site)s", name=actor.full_name, site=current_app.config["SITE_NAME"]),
+        "invitation", locale=actor.locale, invitation=invitation, actor=actor, company=company,
+        link=external_url("companies.accept_invitation", token=token),
+    )
+    return invitation
+
+
+def invitation_for(token: str) -> Invitation | None:
+    payload = read_token("invite", token, current_app.config["EMAIL_TOKEN_MAX_AGE"])
+    if not payload:
+        return None
+    invitation = db.session.get(Invitation, payload.get("iid"))
+    if invitation is None or invitation.email != payload.get("email") or invitation.accepted_at:
+        return None
+    return invitation
+
+
+def accept_invitation(invitation: Invitation, user: User) -> None:
+    invitation.accepted_at = utcnow()
+    user.company = invitation.company
+    if user.email == invitation.email and user.confirmed_at is None:
+        user.confirmed_at = utcnow()  # the invitation link proved the address

@@ -1,0 +1,120 @@
+"""Settings: safe development defaults, each overridable by a MARKETPLACE_* environment variable."""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+PREFIX = "MARKETPLACE_"
+
+
+class Defaults:
+    """Development defaults. Paths that depend on the instance folder are filled in by `load_config`."""
+
+    SECRET_KEY = None  # generated once per instance folder, see `_secret_key`
+    DATABASE_URL = None  # default: SQLite file in the instance folder
+    SQLALCHEMY_TRACK_MODIFICATIONS = False
+    MAX_CONTENT_LENGTH = 25 * 1024 * 1024  # a form with several photos
+    MAX_PHOTO_BYTES = 8 * 1024 * 1024
+    MAX_PHOTOS_PER_LISTING = 6
+    PHOTO_MAX_SIDE = 1600
+
+    MAIL_SERVER = "127.0.0.1"
+    MAIL_PORT = 8025
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_USERNAME = None
+    MAIL_PASSWORD = None
+    MAIL_DEFAULT_SENDER = "Plateforme EIT <no-reply@eit.localhost>"
+    MAIL_TIMEOUT = 10
+
+    # The dev SMTP sink (`make run`) writes each message here and the page /dev/mail lists them.
+    DEV_MAIL_SINK = False
+
+    SITE_NAME = "Symbiose"
+    BASE_URL = "http://127.0.0.1:5000"
+
+    BABEL_DEFAULT_LOCALE = "fr"
+    LANGUAGES = ["fr", "en"]
+    BABEL_DEFAULT_TIMEZONE = "Europe/Paris"
+
+    WTF_CSRF_ENABLED = True
+    WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session: no lost forms after a long pause
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_ENABLED = True
+
+    HUEY_IMMEDIATE = False
+    HUEY_URL = None  # default: SQLite file in the instance folder
+
+    EMAIL_TOKEN_MAX_AGE = 3 * 24 * 3600  # confirmation and invitation links
+    RESET_TOKEN_MAX_AGE = 2 * 3600
+
+    LISTINGS_PER_PAGE = 20
+    # Optional tile server for maps, e.g. "https://tile.openstreetmap.org/{z}/{x}/{y}.png".
+    # Empty by default: nothing is loaded from outside; maps show communes as points.
+    MAP_TILE_URL = ""
+    MAP_TILE_ATTRIBUTION = ""
+
+
+def _coerce(raw: str, current):
+    """Turn an environment string into the type of the default it overrides."""
+    if isinstance(current, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(current, int):
+        return int(raw)
+    if isinstance(current, list):
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    if current is None and raw.strip()[:1] in "[{":
+        return json.loads(raw)
+    return raw
+
+
+def _secret_key(instance: Path) -> str:
+    """A random key kept in the instance folder, so sessions survive restarts without a committed secret."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def instance_path() -> Path:
+    return Path(os.environ.get(PREFIX + "INSTANCE_PATH", "instance")).resolve()
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    """Defaults, then MARKETPLACE_* environment variables, then explicit overrides (tests)."""
+    config = {k: v for k, v in vars(Defaults).items() if k.isupper()}
+    for key, raw in os.environ.items():
+        if key.startswith(PREFIX) and key != PREFIX + "INSTANCE_PATH":
+            name = key[len(PREFIX):]
+            config[name] = _coerce(raw, config.get(name))
+    config.update(overrides or {})
+
+    instance = Path(config.get("INSTANCE_PATH") or instance_path())
+    config["INSTANCE_PATH"] = str(instance)
+    instance.mkdir(parents=True, exist_ok=True)
+    config.setdefault("UPLOAD_FOLDER", str(instance / "uploads"))
+    config.setdefault("DEV_MAIL_FOLDER", str(instance / "mail"))
+    if not config.get("DATABASE_URL"):
+        config["DATABASE_URL"] = f"sqlite:///{instance / 'marketplace.db'}"
+    config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    if not config.get("HUEY_URL"):
+        config["HUEY_URL"] = f"sqlite:///{instance / 'jobs.db'}"
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = _secret_key(instance)
+    if config["DATABASE_URL"].startswith("sqlite"):
+        config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+    else:
+        config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    return config

@@ -1,0 +1,1 @@
+"""Offers and needs: the ads companies post, their life cycle, photos and browsing."""

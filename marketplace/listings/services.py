@@ -1,0 +1,169 @@
+"""Listing life cycle. Each function takes the acting user, changes state, records an event;
+callers commit once. Rules on who may act are checked by the views with the model's can_* methods."""
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from marketplace import reference
+from marketplace.accounts.models import Company, Site, User
+from marketplace.extensions import db
+from marketplace.listings import photos as photo_store
+from marketplace.listings.models import Listing, ListingEvent, ListingPhoto
+from marketplace.models_base import utcnow
+from marketplace.notifications.services import external_url, queue_email
+
+EDITABLE_FIELDS = (
+    "kind", "title", "description", "category", "waste_code", "quantity", "unit", "frequency", "price_mode",
+    "unit_price_eur", "available_from", "available_until", "expires_on",
+)
+
+
+class TransitionError(Exception):
+    """The listing is not in a state that allows this action."""
+
+
+def _event(listing: Listing, actor: User | None, action: str, before: str | None, note: str | None = None):
+    db.session.add(ListingEvent(listing_id=listing.id, actor_id=actor.id if actor else None, action=action,
+                                from_status=before, to_status=listing.status, note=note))
+
+
+def apply_fields(listing: Listing, data: dict) -> None:
+    for field in EDITABLE_FIELDS:
+        if field in data:
+            setattr(listing, field, data[field])
+    listing.title = listing.title.strip()
+    listing.description = (listing.description or "").strip()
+    entry = reference.waste_code_entry(listing.waste_code) if listing.waste_code else None
+    listing.waste_code = entry.code if entry else None
+    listing.is_hazardous = bool(entry and entry.is_hazardous)
+    if listing.price_mode != "priced":
+        listing.unit_price_eur = None
+
+
+def create(actor: User, company: Company, site: Site, data: dict) -> Listing:
+    listing = Listing(company=company, site=site, author_id=actor.id if actor else None, status="draft")
+    apply_fields(listing, data)
+    db.session.add(listing)
+    db.session.flush()
+    _event(listing, actor, "created", None)
+    return listing
+
+
+def update(actor: User, listing: Listing, site: Site, data: dict) -> None:
+    apply_fields(listing, data)
+    listing.site = site
+    listing.last_activity_at = utcnow()
+    _event(listing, actor, "edited", listing.status)
+
+
+def add_photos(listing: Listing, blobs: list[bytes]) -> None:
+    """Store already-validated images; the caller has checked the count."""
+    start = len(listing.photos)
+    for i, blob in enumerate(blobs):
+        stored = photo_store.store(blob)
+        listing.photos.append(ListingPhoto(filename=stored.filename, width=stored.width, height=stored.height,
+                                           position=start + i))
+
+
+def remove_photo(listing: Listing, photo: ListingPhoto) -> None:
+    listing.photos.remove(photo)
+    db.session.delete(photo)
+    photo_store.delete_file(photo.filename)
+
+
+def needs_approval(listing: Listing) -> bool:
+    return not listing.company.is_trusted_for(listing.site)
+
+
+def submit(actor: User, listing: Listing) -> str:
+    """Draft → pending, or straight to published when the company is trusted in the site's territory."""
+    if listing.status not in ("draft", "expired", "withdrawn"):
+        raise TransitionError(listing.status)
+    before = listing.status
+    listing.submitted_at = utcnow()
+    listing.rejection_reason = None
+    if needs_approval(listing):
+        listing.status = "pending"
+        _event(listing, actor, "submitted", before)
+    else:
+        _publish(listing)
+        _event(listing, actor, "published", before, note="trusted company")
+    return listing.status
+
+
+def _publish(listing: Listing) -> None:
+    listing.status = "published"
+    listing.published_at = utcnow()
+    listing.last_activity_at = utcnow()
+    if listing.expires_on and listing.expires_on < date.today():
+        listing.expires_on = None
+
+
+def approve(actor: User, listing: Listing) -> None:
+    if listing.status != "pending":
+        raise TransitionError(listing.status)
+    _publish(listing)
+    listing.moderated_by_id = actor.id
+    listing.moderated_at = utcnow()
+    _event(listing, actor, "approved", "pending")
+    _tell_owner(listing, "listing.approved", _l("Votre annonce est publiée"), "listing_approved")
+
+
+def reject(actor: User, listing: Listing, reason: str) -> None:
+    """Back to draft with the reason; the owner is told why and can fix and resubmit."""
+    if listing.status != "pending":
+        raise TransitionError(listing.status)
+    listing.status = "draft"
+    listing.rejection_reason = reason.strip()
+    listing.moderated_by_id = actor.id
+    listing.moderated_at = utcnow()
+    _event(listing, actor, "rejected", "pending", note=listing.rejection_reason)
+    _tell_owner(listing, "listing.rejected", _l("Votre annonce doit être modifiée"), "listing_rejected")
+
+
+def _tell_owner(listing: Listing, kind: str, subject, template: str) -> None:
+    recipients = [u for u in listing.company.members if u.is_active]
+    author = listing.author if listing.author and listing.author.company_id == listing.company_id else None
+    for user in [author] if author else recipients:
+        queue_email(user.email, kind, subject, template, locale=user.locale, user=user, listing=listing,
+                    link=external_url("listings.show", listing_id=listing.id))
+
+
+OWNER_TRANSITIONS = {
+    # action: (allowed from, to)
+    "reserve": (("published",), "reserved"),
+    "close": (("published", "reserved"), "closed"),
+    "reopen": (("reserved",), "published"),
+    "withdraw": (("draft", "pending", "published", "reserved"), "withdrawn"),
+}
+
+
+def change_status(actor: User, listing: Listing, action: str) -> None:
+    allowed, target = OWNER_TRANSITIONS[action]
+    if listing.status not in allowed:
+        raise TransitionError(listing.status)
+    before = listing.status
+    listing.status = target
+    listing.last_activity_at = utcnow()
+    _event(listing, actor, action, before)
+
+
+def expire_due(today: date | None = None) -> int:
+    """Published or reserved listings past their expiry date become expired."""
+    today = today or date.today()
+    listings = db.session.scalars(
+        sa.select(Listing).where(Listing.status.in_(("published", "reserved")), Listing.expires_on < today)
+    ).all()
+    for listing in listings:
+        before = listing.status
+        listing.status = "expired"
+        _event(listing, None, "expired", before)
+    return len(listings)
+
+
+def record_view(listing: Listing, viewer: User | None) -> None:
+    if viewer is None or not viewer.is_authenticated or not listing.is_owned_by(viewer):
+        listing.view_count += 1

@@ -1,0 +1,92 @@
+"""Delivery of the outbox: one job per message, retried with back-off; a periodic sweep re-queues
+what a lost job or a long SMTP outage left pending. A message marked sent is never sent again."""
+from __future__ import annotations
+
+import logging
+import smtplib
+import socket
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_mail import Message
+from huey import crontab
+
+from marketplace.extensions import db, mail
+from marketplace.jobs import app_periodic_task, app_task
+from marketplace.models_base import utcnow
+from marketplace.notifications.models import OutgoingEmail
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 12
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4 … minutes, at most 2 hours between tries."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 120))
+
+
+def send_now(email: OutgoingEmail) -> bool:
+    """Try once; record the outcome on the row. True when the SMTP server accepted the message."""
+    message = Message(
+        subject=email.subject,
+        recipients=[email.recipient],
+        body=email.body_text,
+        html=email.body_html,
+        sender=current_app.config["MAIL_DEFAULT_SENDER"],
+        extra_headers={"X-Marketplace-Email-Id": str(email.id)},
+    )
+    email.attempts += 1
+    try:
+        mail.send(message)
+    except (OSError, smtplib.SMTPException, socket.timeout) as exc:
+        email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+        email.next_attempt_at = utcnow() + backoff(email.attempts)
+        if email.attempts >= MAX_ATTEMPTS:
+            email.state = "failed"
+        log.warning("mail %s to %s not sent (attempt %s): %s", email.id, email.recipient, email.attempts, exc)
+        return False
+    email.state = "sent"
+    email.sent_at = utcnow()
+    email.last_error = None
+    return True
+
+
+def _claim(email_id: int) -> OutgoingEmail | None:
+    """Lock the row where the database can, so two workers never send the same message."""
+    query = sa.select(OutgoingEmail).where(OutgoingEmail.id == email_id, OutgoingEmail.state == "pending")
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return db.session.scalars(query).first()
+
+
+@app_task()
+def deliver_email(email_id: int) -> bool:
+    email = _claim(email_id)
+    if email is None:
+        return False
+    sent = send_now(email)
+    db.session.commit()
+    return sent
+
+
+def deliver_due(limit: int = 200) -> int:
+    """Send every pending message whose next attempt is due. Returns how many went out."""
+    ids = db.session.scalars(
+        sa.select(OutgoingEmail.id)
+        .where(OutgoingEmail.state == "pending", OutgoingEmail.next_attempt_at <= utcnow())
+        .order_by(OutgoingEmail.id)
+        .limit(limit)
+    ).all()
+    sent = 0
+    for email_id in ids:
+        email = _claim(email_id)
+        if email is not None and send_now(email):
+            sent += 1
+        db.session.commit()
+    return sent
+
+
+@app_periodic_task(crontab(minute="*"))
+def sweep_outbox() -> int:
+    return deliver_due()

@@ -1,0 +1,1 @@
+"""Territories (set of postcodes, départements or a radius), practitioners, trusted companies."""

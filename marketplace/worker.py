@@ -1,0 +1,5 @@
+"""Entry point for the job worker: `huey_consumer marketplace.worker.huey`.
+Importing the task modules registers every task with the queue."""
+from marketplace.jobs import huey  # noqa: F401
+from marketplace.listings import tasks as _listing_tasks  # noqa: F401
+from marketplace.notifications import tasks as _notification_tasks  # noqa: F401
