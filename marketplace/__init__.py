@@ -14,8 +14,10 @@ from marketplace.extensions import babel, csrf, db, limiter, login_manager, mail
 
 def select_locale():
     """Explicit choice (session, then profile), then the browser's preference, French by default."""
-    from flask import current_app
+    from flask import current_app, has_request_context
 
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     languages = current_app.config["LANGUAGES"]
     chosen = session.get("locale")
     if chosen in languages:

@@ -1,0 +1,307 @@
+"""Shared fixtures: a migrated database (a real SQLite file, or PostgreSQL when
+MARKETPLACE_TEST_DATABASE_URL is set), a real SMTP server, factories and a CSRF-aware client."""
+from __future__ import annotations
+
+import email
+import os
+import shutil
+import socket
+import threading
+from decimal import Decimal
+from email import policy
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
+
+TEST_DATABASE_URL = os.environ.get("MARKETPLACE_TEST_DATABASE_URL")
+# Keep the developer's instance folder and environment out of the tests.
+os.environ["MARKETPLACE_INSTANCE_PATH"] = os.environ.get("PYTEST_INSTANCE_PATH", "/tmp/marketplace-test-instance")
+os.environ.pop("MARKETPLACE_DATABASE_URL", None)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- SMTP ---------------------------------------------------------------------------------------
+
+
+class SmtpSink:
+    """A real SMTP server on a free local port; keeps the messages it receives."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.messages: list[email.message.EmailMessage] = []
+        self._lock = threading.Lock()
+        self.controller = None
+
+    async def handle_DATA(self, server, session, envelope):
+        msg = email.message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+        with self._lock:
+            self.messages.append(msg)
+        return "250 OK"
+
+    def start(self):
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self):
+        if self.controller:
+            self.controller.stop()
+            self.controller = None
+
+    def clear(self):
+        with self._lock:
+            self.messages.clear()
+
+    def to(self, address: str) -> list:
+        return [m for m in self.messages if address in m["To"]]
+
+    @staticmethod
+    def text(msg) -> str:
+        return msg.get_body(preferencelist=("plain",)).get_content()
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    sink = SmtpSink()
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def smtp(smtp_server):
+    if smtp_server.controller is None:
+        smtp_server.start()
+    smtp_server.clear()
+    return smtp_server
+
+
+# --- database -----------------------------------------------------------------------------------
+
+
+def _base_config(tmp_path, database_url: str, smtp_port: int) -> dict:
+    return {
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "SECRET_KEY": "test-secret-key",
+        "HUEY_IMMEDIATE": True,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": smtp_port,
+        "MAIL_TIMEOUT": 5,
+        "RATELIMIT_ENABLED": False,
+        "BASE_URL": "http://localhost",
+    }
+
+
+def _reset_postgres(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory, smtp_server):
+    """Run the real migrations once: into a template SQLite file copied per test, or into PostgreSQL."""
+    from flask_migrate import upgrade
+
+    from marketplace import create_app
+
+    folder = tmp_path_factory.mktemp("template")
+    if TEST_DATABASE_URL:
+        _reset_postgres(TEST_DATABASE_URL)
+        url = TEST_DATABASE_URL
+    else:
+        url = f"sqlite:///{folder / 'template.db'}"
+    app = create_app(_base_config(folder, url, smtp_server.port))
+    with app.app_context():
+        upgrade()
+        from marketplace.extensions import db
+
+        db.engine.dispose()
+    return None if TEST_DATABASE_URL else folder / "template.db"
+
+
+class CsrfClient(FlaskClient):
+    """A test client that sends a valid CSRF token with every POST, unless told `csrf=False`."""
+
+    def csrf_token(self) -> str:
+        with self.session_transaction() as session:
+            raw = session.get("csrf_token")
+        if raw is None:
+            self.get("/compte/connexion")
+            with self.session_transaction() as session:
+                raw = session["csrf_token"]
+        return URLSafeTimedSerializer(self.application.secret_key, salt="wtf-csrf-token").dumps(raw)
+
+    def post(self, *args, csrf: bool = True, **kwargs):
+        if csrf:
+            data = kwargs.get("data")
+            if data is None:
+                data = kwargs["data"] = {}
+            if isinstance(data, dict) and "csrf_token" not in data:
+                data["csrf_token"] = self.csrf_token()
+        return super().post(*args, **kwargs)
+
+
+@pytest.fixture
+def app(migrated_database, tmp_path, smtp_server):
+    from marketplace import create_app
+    from marketplace.extensions import db
+
+    if TEST_DATABASE_URL:
+        url = TEST_DATABASE_URL
+    else:
+        path = tmp_path / "test.db"
+        shutil.copy(migrated_database, path)
+        url = f"sqlite:///{path}"
+    app = create_app(_base_config(tmp_path, url, smtp_server.port))
+    app.test_client_class = CsrfClient
+    with app.app_context():
+        yield app
+        db.session.remove()
+        if TEST_DATABASE_URL:
+            tables = ", ".join(f'"{t.name}"' for t in reversed(db.metadata.sorted_tables))
+            with db.engine.begin() as conn:
+                conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+# --- factories ----------------------------------------------------------------------------------
+
+PASSWORD = "correct-horse-42"
+
+
+@pytest.fixture
+def make_territory(app):
+    from marketplace.accounts.models import Territory
+    from marketplace.extensions import db
+    from marketplace.territories.services import save_territory
+
+    def make(name="Concarneau Cornouaille", postcodes="29900 29000 29910", **fields):
+        fields.setdefault("kind", "postcodes")
+        territory = save_territory(Territory(), name=name, postcodes=postcodes,
+                                   departements=fields.pop("departements", ""), **fields)
+        db.session.commit()
+        return territory
+
+    return make
+
+
+@pytest.fixture
+def make_company(app):
+    from marketplace.companies.services import create_company
+    from marketplace.extensions import db
+
+    def make(name="Conserverie du Port", postcode="29900", city=None, **fields):
+        company = create_company(None, {"name": name, **fields}, {"name": "Siège", "postcode": postcode, "city": city})
+        db.session.commit()
+        return company
+
+    return make
+
+
+@pytest.fixture
+def make_user(app):
+    from marketplace.accounts.services import create_user
+    from marketplace.extensions import db
+    from marketplace.territories.services import assign_practitioner
+
+    counter = {"n": 0}
+
+    def make(email=None, company=None, role="member", territories=(), confirmed=True, name=None):
+        counter["n"] += 1
+        email = email or f"user{counter['n']}@example.fr"
+        user = create_user(email, PASSWORD, name or email.split("@")[0].title(), confirmed=confirmed,
+                           is_admin=(role == "admin"), company=company)
+        for territory in territories:
+            assign_practitioner(territory, user)
+        db.session.commit()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_listing(app):
+    from marketplace.extensions import db
+    from marketplace.listings import services
+
+    def make(company, status="published", actor=None, **fields):
+        data = {
+            "kind": "offer", "title": "Palettes bois 120x80", "description": "Palettes EUR en bon état.",
+            "category": "materials", "waste_code": "15 01 03", "quantity": Decimal("12"), "unit": "t",
+            "frequency": "monthly", "price_mode": "free", "unit_price_eur": None,
+            "available_from": None, "available_until": None, "expires_on": None,
+        }
+        data.update(fields)
+        actor = actor or (company.members[0] if company.members else None)
+        listing = services.create(actor, company, company.sites[0], data)
+        if status != "draft":
+            listing.status = status
+            if status in ("published", "reserved", "closed"):
+                listing.published_at = listing.last_activity_at
+        db.session.commit()
+        return listing
+
+    return make
+
+
+def login(client, user, password=PASSWORD):
+    response = client.post("/compte/connexion", data={"email": user.email, "password": password})
+    assert response.status_code == 302, response.data[:500]
+    return response
+
+
+@pytest.fixture
+def world(make_territory, make_company, make_user, make_listing):
+    """Two territories, two companies in the first, one in the second, every role, listings in every state."""
+    from marketplace.conversations.services import respond
+    from marketplace.extensions import db
+
+    t1 = make_territory("Concarneau Cornouaille", "29900 29000 29910")
+    t2 = make_territory("Pays de Lorient", "56100 56600")
+    a = make_company("Conserverie du Port", "29900")
+    b = make_company("Brasserie de l'Odet", "29000")
+    c = make_company("Chantier Naval Lorientais", "56100")
+    alice = make_user("alice@conserverie.fr", company=a)
+    bob = make_user("bob@brasserie.fr", company=b)
+    carol = make_user("carol@chantier.fr", company=c)
+    practitioner = make_user("anim@cci.fr", role="practitioner", territories=[t1])
+    other_practitioner = make_user("anim@lorient.fr", role="practitioner", territories=[t2])
+    admin = make_user("admin@eit.fr", role="admin")
+    outsider = make_user("nobody@example.fr")  # logged in, no company
+    listings = {
+        "a_draft": make_listing(a, "draft", title="Brouillon de la conserverie"),
+        "a_pending": make_listing(a, "pending", title="Coproduits de poisson"),
+        "a_published": make_listing(a, "published", title="Palettes à donner"),
+        "b_published": make_listing(b, "published", kind="need", title="Cherche drêches"),
+        "c_pending": make_listing(c, "pending", title="Ferraille de chantier"),
+    }
+    conversation = respond(bob, listings["a_published"], Decimal("3"), "Intéressé par vos palettes.")
+    db.session.commit()
+    return {
+        "t1": t1, "t2": t2, "a": a, "b": b, "c": c,
+        "alice": alice, "bob": bob, "carol": carol, "practitioner": practitioner,
+        "other_practitioner": other_practitioner, "admin": admin, "outsider": outsider,
+        "conversation": conversation, **listings,
+    }

@@ -1,0 +1,193 @@
+"""Who may see and do what: every route × every role, on a world with data in every state.
+403/404 for what is not yours, 302 to the log-in page for anonymous visitors, never 500."""
+import re
+
+import pytest
+
+from tests.conftest import login
+
+ROLES = ["anonymous", "alice", "bob", "carol", "practitioner", "other_practitioner", "admin", "outsider"]
+LOGIN = "login"  # anonymous → redirected to the log-in page
+
+
+def expect(default, **overrides):
+    return {role: overrides.get(role, default) for role in ROLES}
+
+
+# (endpoint, path template, expected status per role). Path fields come from the `world` fixture.
+GET_MATRIX = [
+    ("main.home", "/", expect(200)),
+    ("main.health", "/sante", expect(200)),
+    ("listings.browse", "/annonces", expect(200)),
+    ("listings.browse", "/annonces?kind=offer&category=materials&territory={t1.id}&postcode=29000&radius_km=20&q=palettes", expect(200)),
+    ("listings.browse", "/annonces?postcode=99999&page=abc", expect(200)),
+    ("listings.show", "/annonces/{a_draft.id}", expect(404, alice=200)),
+    ("listings.show", "/annonces/{a_pending.id}", expect(404, alice=200, practitioner=200, admin=200)),
+    ("listings.show", "/annonces/{c_pending.id}", expect(404, carol=200, other_practitioner=200, admin=200)),
+    ("listings.show", "/annonces/{a_published.id}", expect(200)),
+    ("listings.show", "/annonces/999999", expect(404)),
+    ("listings.edit", "/annonces/{a_draft.id}/modifier", expect(404, anonymous=LOGIN, alice=200)),
+    ("listings.edit", "/annonces/{a_pending.id}/modifier",
+     expect(404, anonymous=LOGIN, alice=200, practitioner=403, admin=403)),
+    ("listings.edit", "/annonces/{a_published.id}/modifier", expect(403, anonymous=LOGIN, alice=200)),
+    ("listings.create", "/annonces/nouvelle", expect(200, anonymous=LOGIN, practitioner=302,
+                                                      other_practitioner=302, admin=302, outsider=302)),
+    ("listings.mine", "/mes-annonces", expect(200, anonymous=LOGIN, practitioner=302, other_practitioner=302,
+                                               admin=302, outsider=302)),
+    ("listings.photo", "/photos/missing.jpg", expect(404)),
+    ("listings.waste_codes", "/reference/codes-dechets?q=bois", expect(200)),
+    ("conversations.inbox", "/messages", expect(200, anonymous=LOGIN)),
+    ("conversations.show", "/messages/{conversation.id}", expect(404, anonymous=LOGIN, alice=200, bob=200)),
+    ("conversations.respond", "/annonces/{a_published.id}/repondre",
+     expect(200, anonymous=LOGIN, alice=403, practitioner=302, other_practitioner=302, admin=302, outsider=302)),
+    ("conversations.respond", "/annonces/{a_draft.id}/repondre", expect(404, anonymous=LOGIN, alice=403)),
+    ("companies.show", "/entreprises/{a.id}", expect(200)),
+    ("companies.show", "/entreprises/999999", expect(404)),
+    ("companies.create", "/entreprises/nouvelle", expect(200, anonymous=LOGIN, alice=302, bob=302, carol=302)),
+    ("companies.edit", "/entreprises/{a.id}/modifier", expect(403, anonymous=LOGIN, alice=200, admin=200)),
+    ("companies.add_site", "/entreprises/{a.id}/sites/nouveau", expect(403, anonymous=LOGIN, alice=200, admin=200)),
+    ("companies.edit_site", "/entreprises/{a.id}/sites/{a.sites[0].id}/modifier",
+     expect(403, anonymous=LOGIN, alice=200, admin=200)),
+    ("companies.edit_site", "/entreprises/{a.id}/sites/{b.sites[0].id}/modifier",
+     expect(403, anonymous=LOGIN, alice=404, admin=404)),
+    ("companies.accept_invitation", "/entreprises/invitation/forged-token", expect(302)),
+    ("companies.communes", "/entreprises/communes/29900", expect(200)),
+    ("territories.index", "/territoires/", expect(403, anonymous=LOGIN, practitioner=200,
+                                                   other_practitioner=200, admin=200)),
+    ("territories.create", "/territoires/nouveau", expect(403, anonymous=LOGIN, admin=200)),
+    ("territories.show", "/territoires/{t1.id}", expect(403, anonymous=LOGIN, practitioner=200, admin=200)),
+    ("territories.show", "/territoires/{t2.id}", expect(403, anonymous=LOGIN, other_practitioner=200, admin=200)),
+    ("territories.edit", "/territoires/{t1.id}/modifier", expect(403, anonymous=LOGIN, admin=200)),
+    ("accounts.signup", "/compte/inscription", expect(302, anonymous=200)),
+    ("accounts.login", "/compte/connexion", expect(302, anonymous=200)),
+    ("accounts.forgot_password", "/compte/mot-de-passe-oublie", expect(200)),
+    ("accounts.reset_password", "/compte/reinitialiser/forged", expect(302)),
+    ("accounts.confirm", "/compte/confirmer/forged", expect(302)),
+    ("accounts.profile", "/compte/profil", expect(200, anonymous=LOGIN)),
+    ("main.dev_mail", "/dev/mail", expect(404)),
+    ("main.dev_mail_message", "/dev/mail/x", expect(404)),
+]
+
+# POST routes a role must NOT be able to use on another's object: (endpoint, path, data, roles refused).
+FORBIDDEN_POSTS = [
+    ("listings.approve", "/annonces/{a_pending.id}/approuver", {},
+     ["alice", "bob", "carol", "other_practitioner", "outsider"]),
+    ("listings.reject", "/annonces/{a_pending.id}/rejeter", {"reason": "Photo manquante"},
+     ["alice", "bob", "carol", "other_practitioner", "outsider"]),
+    ("listings.submit", "/annonces/{a_draft.id}/soumettre", {}, ["bob", "practitioner", "admin"]),
+    ("listings.change_status", "/annonces/{a_published.id}/statut", {"action": "withdraw"},
+     ["bob", "carol", "practitioner", "admin"]),
+    ("listings.edit", "/annonces/{a_published.id}/modifier", {"title": "Piraté"}, ["bob", "practitioner", "admin"]),
+    ("listings.delete_photo", "/annonces/{a_published.id}/photos/1/supprimer", {}, ["bob", "practitioner"]),
+    ("companies.edit", "/entreprises/{a.id}/modifier", {"name": "Piraté"}, ["bob", "practitioner"]),
+    ("companies.add_site", "/entreprises/{a.id}/sites/nouveau", {"name": "X", "postcode": "29900"},
+     ["bob", "practitioner"]),
+    ("companies.delete_site", "/entreprises/{a.id}/sites/{a.sites[0].id}/supprimer", {}, ["bob", "practitioner"]),
+    ("companies.invite", "/entreprises/{a.id}/inviter", {"email": "x@example.fr"}, ["bob", "practitioner", "admin"]),
+    ("conversations.show", "/messages/{conversation.id}", {"body": "Intrusion"},
+     ["carol", "practitioner", "admin", "outsider"]),
+    ("conversations.respond", "/annonces/{a_published.id}/repondre", {"message": "Moi-même"}, ["alice"]),
+    ("territories.create", "/territoires/nouveau", {"name": "X", "kind": "postcodes", "postcodes": "29900",
+                                                    "dormant_after_days": "60"}, ["alice", "practitioner"]),
+    ("territories.edit", "/territoires/{t1.id}/modifier", {"name": "X"}, ["alice", "practitioner"]),
+    ("territories.assign", "/territoires/{t1.id}/animateurs", {"email": "bob@brasserie.fr"},
+     ["alice", "practitioner"]),
+    ("territories.unassign", "/territoires/{t1.id}/animateurs/{practitioner.id}/retirer", {},
+     ["alice", "practitioner", "other_practitioner"]),
+    ("territories.trust", "/territoires/{t1.id}/confiance/{a.id}", {"trusted": "1"},
+     ["alice", "bob", "other_practitioner"]),
+]
+
+
+def fill(template: str, world) -> str:
+    return re.sub(r"\{([^}]+)\}", lambda m: str(eval(m.group(1), {}, world)), template)
+
+
+def as_role(client, world, role):
+    if role != "anonymous":
+        login(client, world[role])
+    return client
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_get_routes_for_every_role(app, world, role):
+    client = as_role(app.test_client(), world, role)
+    failures = []
+    for endpoint, template, expected in GET_MATRIX:
+        path = fill(template, world)
+        response = client.get(path)
+        want = expected[role]
+        if want == LOGIN:
+            ok = response.status_code == 302 and "/compte/connexion" in response.location
+        else:
+            ok = response.status_code == want
+        if not ok:
+            failures.append(f"{role} GET {path} ({endpoint}): {response.status_code}, expected {want}")
+    assert not failures, "\n".join(failures)
+
+
+def _snapshot(world):
+    from marketplace.extensions import db
+
+    db.session.expire_all()
+    return {
+        "a_pending": world["a_pending"].status, "a_draft": world["a_draft"].status,
+        "a_published": (world["a_published"].status, world["a_published"].title),
+        "a_name": world["a"].name, "a_sites": len(world["a"].sites),
+        "messages": len(world["conversation"].messages),
+        "t1": (world["t1"].name, len(world["t1"].assignments), len(world["t1"].trusts)),
+    }
+
+
+@pytest.mark.parametrize("role", ["anonymous", "alice", "bob", "carol", "practitioner", "other_practitioner",
+                                  "admin", "outsider"])
+def test_forbidden_posts_are_refused_and_change_nothing(app, world, role):
+    client = as_role(app.test_client(), world, role)
+    before = _snapshot(world)
+    failures = []
+    for endpoint, template, data, refused in FORBIDDEN_POSTS:
+        if role not in refused and role != "anonymous":
+            continue
+        path = fill(template, world)
+        response = client.post(path, data=dict(data))
+        if role == "anonymous":
+            ok = response.status_code == 302 and "/compte/connexion" in response.location
+        else:
+            ok = response.status_code in (403, 404)
+        if not ok:
+            failures.append(f"{role} POST {path} ({endpoint}): {response.status_code}")
+    assert not failures, "\n".join(failures)
+    assert _snapshot(world) == before
+
+
+def test_every_route_is_in_the_matrix(app):
+    """A new route must be added to the matrices above (so its access rules are tested)."""
+    covered = {e for e, _, _ in GET_MATRIX} | {e for e, *_ in FORBIDDEN_POSTS} | {
+        # POST-only routes open to anyone logged in (own account / language) or tested in their own files:
+        "main.set_language", "accounts.logout", "accounts.resend_confirmation", "accounts.change_password",
+        "static",
+    }
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints - covered == set()
+
+
+def test_every_post_without_csrf_token_is_refused(app, world):
+    """Log in as a user who could do almost anything, then post to every POST route without a token."""
+    client = app.test_client()
+    login(client, world["alice"])
+    refused = []
+    for rule in app.url_map.iter_rules():
+        if "POST" not in rule.methods:
+            continue
+        values = {}
+        for arg in rule.arguments:
+            values[arg] = {
+                "listing_id": world["a_published"].id, "company_id": world["a"].id, "site_id": world["a"].sites[0].id,
+                "territory_id": world["t1"].id, "user_id": world["practitioner"].id, "photo_id": 1,
+                "conversation_id": world["conversation"].id, "code": "en", "token": "x",
+            }[arg]
+        path = app.url_map.bind("localhost").build(rule.endpoint, values)
+        response = client.post(path, data={"title": "x", "body": "x", "email": "x@example.fr"}, csrf=False)
+        if response.status_code != 400:
+            refused.append(f"{rule.endpoint} {path}: {response.status_code}")
+    assert not refused, "POST accepted without CSRF token:\n" + "\n".join(refused)
