@@ -2,11 +2,13 @@
 MARKETPLACE_TEST_DATABASE_URL is set), a real SMTP server, factories and a CSRF-aware client."""
 from __future__ import annotations
 
+import contextlib
 import email
 import os
 import shutil
 import socket
 import threading
+import uuid
 from decimal import Decimal
 from email import policy
 
@@ -101,34 +103,48 @@ def _base_config(tmp_path, database_url: str, smtp_port: int) -> dict:
     }
 
 
-def _reset_postgres(url: str) -> None:
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-        conn.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
+@contextlib.contextmanager
+def _scratch_postgres_database(url: str):
+    """A fresh database beside the one given, dropped afterwards: concurrent runs never collide."""
+    base = sa.make_url(url)
+    name = f"{base.database}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")
-def migrated_database(tmp_path_factory, smtp_server):
+def database_url():
+    """None for SQLite (one file per test), else the URL of this run's own PostgreSQL database."""
+    if not TEST_DATABASE_URL:
+        yield None
+        return
+    with _scratch_postgres_database(TEST_DATABASE_URL) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory, smtp_server, database_url):
     """Run the real migrations once: into a template SQLite file copied per test, or into PostgreSQL."""
     from flask_migrate import upgrade
 
     from marketplace import create_app
 
     folder = tmp_path_factory.mktemp("template")
-    if TEST_DATABASE_URL:
-        _reset_postgres(TEST_DATABASE_URL)
-        url = TEST_DATABASE_URL
-    else:
-        url = f"sqlite:///{folder / 'template.db'}"
+    url = database_url or f"sqlite:///{folder / 'template.db'}"
     app = create_app(_base_config(folder, url, smtp_server.port))
     with app.app_context():
         upgrade()
         from marketplace.extensions import db
 
         db.engine.dispose()
-    return None if TEST_DATABASE_URL else folder / "template.db"
+    return None if database_url else folder / "template.db"
 
 
 class CsrfClient(FlaskClient):
@@ -154,12 +170,12 @@ class CsrfClient(FlaskClient):
 
 
 @pytest.fixture
-def app(migrated_database, tmp_path, smtp_server):
+def app(migrated_database, database_url, tmp_path, smtp_server):
     from marketplace import create_app
     from marketplace.extensions import db
 
-    if TEST_DATABASE_URL:
-        url = TEST_DATABASE_URL
+    if database_url:
+        url = database_url
     else:
         path = tmp_path / "test.db"
         shutil.copy(migrated_database, path)
@@ -169,7 +185,7 @@ def app(migrated_database, tmp_path, smtp_server):
     with app.app_context():
         yield app
         db.session.remove()
-        if TEST_DATABASE_URL:
+        if database_url:
             tables = ", ".join(f'"{t.name}"' for t in reversed(db.metadata.sorted_tables))
             with db.engine.begin() as conn:
                 conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
