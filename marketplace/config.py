@@ -28,6 +28,7 @@ class Defaults:
     MAIL_PASSWORD = None
     MAIL_DEFAULT_SENDER = "Plateforme EIT <no-reply@eit.localhost>"
     MAIL_TIMEOUT = 10
+    MAIL_SUPPRESS_SEND = False  # tests talk to a real SMTP server too
 
     # The dev SMTP sink (`make run`) writes each message here and the page /dev/mail lists them.
     DEV_MAIL_SINK = False

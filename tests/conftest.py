@@ -159,6 +159,16 @@ class CsrfClient(FlaskClient):
                 raw = session["csrf_token"]
         return URLSafeTimedSerializer(self.application.secret_key, salt="wtf-csrf-token").dumps(raw)
 
+    def open(self, *args, **kwargs):
+        # The test holds an app context open (for `db.session`); requests reuse it, so clear `g`
+        # before each one as production would give it a fresh one (locale, current user caches).
+        from flask import g, has_app_context
+
+        if has_app_context():
+            for key in list(vars(g)):
+                delattr(g, key)
+        return super().open(*args, **kwargs)
+
     def post(self, *args, csrf: bool = True, **kwargs):
         if csrf:
             data = kwargs.get("data")
