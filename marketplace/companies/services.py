@@ -63,7 +63,7 @@ def _locate(site: Site, postcode: str, city: str | None) -> None:
 def add_site(company: Company, name: str, postcode: str, city: str | None = None, address: str = "") -> Site:
     site = Site(company=company, name=name.strip(), address=(address or "").strip())
     _locate(site, postcode, city)
-    company.sites.append(site)
+    db.session.add(site)
     db.session.flush()
     place_site(site)
     return site

@@ -57,9 +57,13 @@ class ListingForm(FlaskForm):
             raise ValidationError(_l("Précisez l'unité de la quantité."))
         field.data = field.data or None
 
-    def validate_unit_price_eur(self, field):
-        if self.price_mode.data == "priced" and field.data is None:
-            raise ValidationError(_l("Indiquez le prix, ou choisissez « gratuit » ou « à discuter »."))
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        # Not an inline validator: Optional() on the field stops the chain when it is left empty.
+        if self.price_mode.data == "priced" and self.unit_price_eur.data is None and not self.unit_price_eur.errors:
+            self.unit_price_eur.errors = [_l("Indiquez le prix, ou choisissez « gratuit » ou « à discuter ».")]
+            valid = False
+        return valid
 
     def validate_available_until(self, field):
         if field.data and self.available_from.data and field.data < self.available_from.data:
