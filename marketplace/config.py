@@ -72,7 +72,7 @@ def _coerce(raw: str, current):
         return int(raw)
     if isinstance(current, list):
         return [part.strip() for part in raw.split(",") if part.strip()]
-    if current is None and raw.strip()[:1] in "[{":
+    if current is None and raw.strip()[:1] in ("[", "{"):
         return json.loads(raw)
     return raw
 

@@ -88,6 +88,7 @@ def submit(actor: User, listing: Listing) -> str:
     if needs_approval(listing):
         listing.status = "pending"
         _event(listing, actor, "submitted", before)
+        _tell_moderators(listing)
     else:
         _publish(listing)
         _event(listing, actor, "published", before, note="trusted company")
@@ -129,6 +130,15 @@ def _tell_owner(listing: Listing, kind: str, subject, template: str) -> None:
     author = listing.author if listing.author and listing.author.company_id == listing.company_id else None
     for user in [author] if author else recipients:
         queue_email(user.email, kind, subject, template, locale=user.locale, user=user, listing=listing,
+                    link=external_url("listings.show", listing_id=listing.id))
+
+
+def _tell_moderators(listing: Listing) -> None:
+    """The practitioners of the site's territories hear that a listing waits for them."""
+    practitioners = {a.user for t in listing.site.territories for a in t.assignments if a.user.is_active}
+    for user in sorted(practitioners, key=lambda u: u.id):
+        queue_email(user.email, "listing.pending", _l("Annonce à valider : %(title)s", title=listing.title),
+                    "listing_pending", locale=user.locale, user=user, listing=listing,
                     link=external_url("listings.show", listing_id=listing.id))
 
 

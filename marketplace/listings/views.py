@@ -46,7 +46,7 @@ def browse():
         radius_km=form.radius_km.data if valid else None,
     )
     query, place = browse_query(filters)
-    page = db.paginate(query, page=form.page.data or 1 if valid else 1,
+    page = db.paginate(query, page=(form.page.data or 1) if valid else 1,
                        per_page=current_app.config["LISTINGS_PER_PAGE"], error_out=False)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("listings/browse.html", form=form, page=page, place=place, args=args)
@@ -212,10 +212,20 @@ def listing_status_label(status: str):
     return STATUSES[status]
 
 
+def _already_moderated(listing: Listing) -> bool:
+    """A second click (or a colleague faster than you) gets an explanation, not an error page."""
+    if listing.status != "pending" and current_user.moderates_site(listing.site) and listing.moderated_at:
+        flash(_("Cette annonce a déjà été traitée (%(status)s).", status=listing_status_label(listing.status)), "info")
+        return True
+    return False
+
+
 @bp.route("/annonces/<int:listing_id>/approuver", methods=["POST"])
 @login_required
 def approve(listing_id):
     listing = _listing_or_404(listing_id)
+    if _already_moderated(listing):
+        return redirect(url_for("listings.show", listing_id=listing.id))
     if not listing.can_moderate(current_user):
         abort(403)
     services.approve(current_user, listing)
@@ -228,6 +238,8 @@ def approve(listing_id):
 @login_required
 def reject(listing_id):
     listing = _listing_or_404(listing_id)
+    if _already_moderated(listing):
+        return redirect(url_for("listings.show", listing_id=listing.id))
     if not listing.can_moderate(current_user):
         abort(403)
     form = RejectForm()

@@ -75,6 +75,8 @@ def test_publish_goes_to_moderation_then_practitioner_approves(app, client, owne
     [listing] = listings()
     assert listing.status == "pending" and listing.waste_code == "02 07 04" and not listing.is_hazardous
     assert "Drêches" not in client.get("/annonces").get_data(as_text=True)  # not public yet
+    [note] = smtp.to("anim@cci.fr")
+    assert "Annonce à valider" in note["Subject"] and f"/annonces/{listing.id}" in note.get_body(("plain",)).get_content()
 
     moderator = app.test_client()
     login(moderator, owner["practitioner"])
@@ -87,8 +89,10 @@ def test_publish_goes_to_moderation_then_practitioner_approves(app, client, owne
     assert "Drêches de brasserie" in app.test_client().get("/annonces").get_data(as_text=True)
     actions = db.session.scalars(sa.select(ListingEvent.action).order_by(ListingEvent.id)).all()
     assert actions == ["created", "submitted", "approved"]
-    # Approving twice is refused: the listing is no longer pending.
-    assert moderator.post(f"/annonces/{listing.id}/approuver").status_code == 403
+    # A second click is explained, and changes nothing.
+    again = moderator.post(f"/annonces/{listing.id}/approuver", follow_redirects=True)
+    assert "déjà été traitée" in again.get_data(as_text=True)
+    assert len(smtp.to("brasseur@odet.fr")) == 1
 
 
 def test_reject_sends_reason_and_owner_can_resubmit(app, client, owner, smtp):
