@@ -56,7 +56,7 @@ class CompanyForm(FlaskForm):
     contact_email = EmailField(_l("E-mail de contact"), validators=[Optional(), Email(), Length(max=254)])
     contact_phone = StringField(_l("Téléphone de contact"), validators=[Optional(), Length(max=40)])
     website = URLField(_l("Site web"), validators=[Optional(), Length(max=255)])
-    is_solution_provider = BooleanField(_l("Nous sommes apporteur de solutions (recycleur, valoriste, collecteur)"))
+    is_solution_provider = BooleanField(_l("Nous sommes apporteurs de solutions (recycleur, valoriste, collecteur)"))
     handled_categories = MultiCheckboxField(_l("Familles de ressources traitées"), choices=[])
     handled_waste_codes = TextAreaField(
         _l("Codes déchets acceptés"), validators=[Optional(), Length(max=4000)],

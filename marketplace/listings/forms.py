@@ -30,7 +30,7 @@ class ListingForm(FlaskForm):
     available_from = DateField(_l("Disponible à partir du"), validators=[Optional()])
     available_until = DateField(_l("Disponible jusqu'au"), validators=[Optional()])
     expires_on = DateField(_l("Date d'expiration de l'annonce"), validators=[Optional()])
-    photos = MultipleFileField(_l("Photos"), description=_l("JPEG, PNG ou WebP, 8 Mo au plus chacune."))
+    photos = MultipleFileField(_l("Photos"), description=_l("JPEG, PNG, WebP ou GIF, 8 Mo au plus chacune."))
 
     def __init__(self, *args, sites=(), **kwargs):
         super().__init__(*args, **kwargs)

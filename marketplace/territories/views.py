@@ -2,6 +2,7 @@
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from marketplace import reference
@@ -62,7 +63,8 @@ def create():
         else:
             territory = services.save_territory(Territory(), **_fields(form))
             db.session.commit()
-            flash(_("Territoire créé : %(n)s sites d'entreprises s'y trouvent.", n=len(territory.sites)), "success")
+            flash(ngettext("Territoire créé : %(num)d site d'entreprise s'y trouve.",
+                           "Territoire créé : %(num)d sites d'entreprises s'y trouvent.", len(territory.sites)), "success")
             return redirect(url_for("territories.show", territory_id=territory.id))
     return render_template("territories/form.html", form=form, territory=None), (422 if form.errors else 200)
 
