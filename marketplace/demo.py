@@ -5,7 +5,8 @@ smaller territory around Lorient.
 solution providers) with their members, an administrator and a practitioner, about a hundred listings
 in every category and status, and a few conversations. The data are the compact tables below; the
 loader at the end of the module only replays them through the normal services, so the demo follows
-the same rules as real use (moderation, trusted companies, e-mails queued in the outbox).
+the same rules as real use (moderation, trusted companies); the e-mails those steps queue are
+discarded at the end, since nobody is behind the demo addresses.
 
 Pseudo-random choices (dates, statuses, phone numbers, SIRET) come from `random.Random(SEED)` so
 two loads give the same data; passwords are random each time.
@@ -33,6 +34,7 @@ from marketplace.extensions import db
 from marketplace.listings import services
 from marketplace.listings.models import ListingEvent
 from marketplace.models_base import utcnow
+from marketplace.notifications.models import OutgoingEmail
 from marketplace.territories.services import assign_practitioner, save_territory, set_trusted
 
 SEED = 29900
@@ -61,7 +63,7 @@ LORIENT_DESCRIPTION = (
 # --- companies -------------------------------------------------------------------------------
 # key (also the e-mail sub-domain), name, NAF, contact person, main site (postcode, commune, site name,
 # address), description, solution provider (categories, waste codes, operations) or None,
-# second site or None.
+# second site (name, postcode, commune, address) or None.
 
 COMPANIES = (
     ("conserverie-armor", "Conserverie Ar Mor", "10.20Z", "Gwenaëlle Le Bihan",
@@ -159,7 +161,8 @@ COMPANIES = (
      ("materials", "02 01 03, 02 03 04, 03 01 01, 10 01 03, 19 06 06, 20 01 08, 20 02 01", "R3 R13"), None),
     ("ressourcerie-ti-recup", "Ressourcerie Ti Récup", "38.32Z", "Isabelle Kervella",
      ("29900", "Concarneau", "Ressourcerie", "Rue de Kerauret"),
-     "Entreprise d'insertion : réemploi de mobilier, textiles et matériaux, fabrication de chiffons d'essuyage.",
+     "Entreprise d'insertion : réemploi de mobilier, textiles et matériaux, fabrication de chiffons "
+     "d'essuyage.",
      ("materials equipment", "04 02 22, 15 01 09, 20 01 10, 20 01 11, 20 01 38", "R3 R13"), None),
     ("valorisation-marine", "Valorisation Marine Cornouaille", "10.20Z", "Corentin Le Scao",
      ("29910", "Trégunc", "Usine", "ZA de Kerouannec"),
@@ -211,228 +214,256 @@ LISTINGS = (
      "02 02 03", "Huile de précuisson filtrée, stockée en cuve de 1 m³. Convient à la méthanisation ou à la "
      "fabrication d'huiles techniques."),
     ("conserverie-armor", "offer", "materials", "Boîtes métalliques déclassées (défaut de sertissage)", "2", "t",
-     "monthly", "free", "15 01 04", "Boîtes vides en fer-blanc, non imprimées, rebutées au contrôle. Triées, en caisses palettes."),
+     "monthly", "free", "15 01 04",
+     "Boîtes vides en fer-blanc, non imprimées, rebutées au contrôle. Triées, en caisses palettes."),
     ("conserverie-armor", "need", "equipment", "Recherche GRVS alimentaires d'occasion", "200", "unit", "once", "4",
      "", "GRVS de 1 m³ avec jupe de remplissage, propres et secs, pour le stockage des sels et des épices."),
-    ("conserverie-armor", "offer", "water", "Eaux de cuisson et de lavage chargées en matière organique", "300", "m3",
-     "weekly", "free", "", "Effluents riches en protéines et graisses, après dégrillage. Intéressant pour une unité de "
-     "méthanisation proche."),
-    ("conserverie-armor", "offer", "energy", "Chaleur fatale des autoclaves (eau chaude à 60 °C)", "400", "MWh", "yearly",
-     "nego", "", "Eaux de refroidissement des autoclaves, disponibles en continu de 6 h à 22 h en semaine. Idéal pour "
-     "serres, séchage ou préchauffage."),
-    ("conserverie-armor", "offer", "skills", "Expertise HACCP et plan de maîtrise sanitaire", "10", "h", "monthly", "60",
-     "", "Notre responsable qualité peut accompagner une TPE agroalimentaire dans la rédaction de son PMS."),
+    ("conserverie-armor", "offer", "water", "Eaux de cuisson et de lavage chargées en matière organique", "300",
+     "m3", "weekly", "free", "", "Effluents riches en protéines et graisses, après dégrillage. Intéressant pour une "
+     "unité de méthanisation proche."),
+    ("conserverie-armor", "offer", "energy", "Chaleur fatale des autoclaves (eau chaude à 60 °C)", "400", "MWh",
+     "yearly", "nego", "", "Eaux de refroidissement des autoclaves, disponibles en continu de 6 h à 22 h en "
+     "semaine. Idéal pour serres, séchage ou préchauffage."),
+    ("conserverie-armor", "offer", "skills", "Expertise HACCP et plan de maîtrise sanitaire", "10", "h", "monthly",
+     "60", "", "Notre responsable qualité peut accompagner une TPE agroalimentaire dans la rédaction de son PMS."),
     # Marée de Cornouaille
     ("maree-cornouaille", "offer", "materials", "Caisses polystyrène (PSE) usagées", "3", "t", "monthly", "free",
-     "15 01 02", "Caisses à poisson en polystyrène expansé, rincées, empilées sur palettes. Environ 1 500 caisses par mois."),
+     "15 01 02", "Caisses à poisson en polystyrène expansé, rincées, empilées sur palettes. Environ 1 500 caisses "
+     "par mois."),
     ("maree-cornouaille@1", "offer", "materials", "Viscères et invendus de mareyage", "4", "t", "weekly", "10",
      "02 02 02", "Viscères, parures et poissons invendus, en bacs de 600 L réfrigérés. Enlèvement au Guilvinec."),
     ("maree-cornouaille", "need", "equipment", "Machine à glace écaille 2 t/jour", "1", "unit", "once", "nego", "",
      "Recherche une machine à glace écaille d'occasion, eau de mer ou eau douce, en état de marche."),
     ("maree-cornouaille", "offer", "logistics", "Camion frigorifique : retour à vide Rungis → Concarneau le vendredi",
-     "33", "unit", "weekly", "15", "", "Semi frigorifique (0 à 4 °C) qui remonte à vide chaque vendredi. Prix par palette."),
+     "33", "unit", "weekly", "15", "",
+     "Semi frigorifique (0 à 4 °C) qui redescend à vide chaque vendredi. Prix par palette."),
     # Conserverie Bigoudène
-    ("conserverie-bigoudene", "offer", "materials", "Cartons d'emballage propres, en balles", "1.5", "t", "monthly", "45",
-     "15 01 01", "Cartons ondulés propres et secs, compactés en balles de 300 kg."),
-    ("conserverie-bigoudene", "offer", "materials", "Têtes et peaux de maquereau", "3", "t", "weekly", "nego", "02 02 02",
-     "Coproduits frais de maquereau, stockés au froid, de mars à octobre.", (-20, 150, 160)),
-    ("conserverie-bigoudene", "need", "staff", "Cariste en temps partagé pour la saison", "3", "day", "weekly", "nego", "",
-     "Cariste CACES R489 catégorie 3, trois jours par semaine de mai à octobre, à partager avec une autre entreprise."),
-    ("conserverie-bigoudene", "need", "space", "Stockage sec de 300 m² pour boîtes vides", "300", "m2", "monthly", "3.50",
-     "", "Local sec et propre, accessible en semi-remorque, à moins de 20 km de Pont-l'Abbé.", (15, 120, None)),
+    ("conserverie-bigoudene", "offer", "materials", "Cartons d'emballage propres, en balles", "1.5", "t", "monthly",
+     "45", "15 01 01", "Cartons ondulés propres et secs, compactés en balles de 300 kg."),
+    ("conserverie-bigoudene", "offer", "materials", "Têtes et peaux de maquereau", "3", "t", "weekly", "nego",
+     "02 02 02", "Coproduits frais de maquereau, stockés au froid, de mars à octobre.", (-20, 150, 160)),
+    ("conserverie-bigoudene", "need", "staff", "Cariste en temps partagé pour la saison", "3", "day", "weekly",
+     "nego", "", "Cariste CACES R489 catégorie 3, trois jours par semaine de mai à octobre, à partager avec une "
+     "autre entreprise."),
+    ("conserverie-bigoudene", "need", "space", "Stockage sec de 300 m² pour boîtes vides", "300", "m2", "monthly",
+     "3.50", "", "Local sec et propre, accessible en semi-remorque, à moins de 20 km de Pont-l'Abbé.",
+     (15, 120, None)),
     # Chantiers navals du Moros
-    ("chantiers-moros", "offer", "materials", "Chutes de tôle acier de construction navale", "6", "t", "monthly", "180",
-     "12 01 01", "Chutes et squelettes de découpe plasma, acier S235 et S355, en bennes de 10 m³."),
-    ("chantiers-moros", "offer", "materials", "Palettes et bois de calage de colis", "2", "t", "monthly", "free", "15 01 03",
-     "Palettes hors standard et bois de calage non traités, à enlever sur le terre-plein."),
-    ("chantiers-moros", "offer", "skills", "Soudeurs aluminium qualifiés disponibles en renfort", "35", "h", "monthly", "55",
-     "", "Deux soudeurs qualifiés (MIG aluminium, TIG inox) disponibles entre deux chantiers."),
+    ("chantiers-moros", "offer", "materials", "Chutes de tôle acier de construction navale", "6", "t", "monthly",
+     "180", "12 01 01", "Chutes et squelettes de découpe plasma, acier S235 et S355, en bennes de 10 m³."),
+    ("chantiers-moros", "offer", "materials", "Palettes et bois de calage de colis", "2", "t", "monthly", "free",
+     "15 01 03", "Palettes hors standard et bois de calage non traités, à enlever sur le terre-plein."),
+    ("chantiers-moros", "offer", "skills", "Soudeurs aluminium qualifiés disponibles en renfort", "35", "h",
+     "monthly", "55", "", "Deux soudeurs qualifiés (MIG aluminium, TIG inox) disponibles entre deux chantiers."),
     ("chantiers-moros", "offer", "equipment", "Fenwick diesel 3,5 t peu utilisé", "1", "unit", "once", "nego", "",
      "Chariot de 2016, 4 200 heures, mât triplex, révisé. Remplacé par un modèle électrique."),
     ("chantiers-moros", "offer", "materials", "Huiles usagées de maintenance (moteur et hydraulique)", "800", "L",
-     "monthly", "free", "13 02 05", "Huiles noires en fûts de 200 L sur rétention. Réservé aux collecteurs agréés."),
+     "monthly", "free", "13 02 05",
+     "Huiles noires en fûts de 200 L sur rétention. Réservé aux collecteurs agréés."),
     ("chantiers-moros", "need", "services", "Collecte mutualisée des chiffons souillés et aérosols", None, None,
-     "monthly", "nego", "", "Cherche des entreprises voisines pour partager une tournée de collecte des déchets dangereux diffus."),
-    ("chantiers-moros", "offer", "space", "Terre-plein portuaire de 800 m² disponible l'hiver", "800", "m2", "monthly",
-     "2", "", "Surface bitumée en bord de quai, accès grue, disponible de novembre à mars.", (30, 180, None)),
+     "monthly", "nego", "", "Nous cherchons des entreprises voisines pour partager une tournée de collecte des "
+     "déchets dangereux diffus."),
+    ("chantiers-moros", "offer", "space", "Terre-plein portuaire de 800 m² disponible l'hiver", "800", "m2",
+     "monthly", "2", "", "Surface bitumée en bord de quai, accès grue, disponible de novembre à mars.",
+     (30, 180, None)),
     # Atelier nautique de l'Aven
-    ("atelier-nautique-aven", "offer", "materials", "Chutes de tissus de verre et de composite polyester", "500", "kg",
-     "monthly", "nego", "07 02 13", "Chutes de mat et de tissu de verre, et découpes de stratifié polyester sec."),
+    ("atelier-nautique-aven", "offer", "materials", "Chutes de tissus de verre et de composite polyester", "500",
+     "kg", "monthly", "nego", "07 02 13",
+     "Chutes de mat et de tissu de verre, et découpes de stratifié polyester sec."),
     ("atelier-nautique-aven", "offer", "materials", "Acétone usagée de nettoyage", "400", "L", "monthly", "-0.90",
      "14 06 03", "Acétone souillée de résine, en fûts de 200 L. Nous payons la reprise par un régénérateur agréé."),
-    ("atelier-nautique-aven", "need", "skills", "Électricien marine pour un chantier de rénovation", "40", "h", "once",
-     "nego", "", "Recâblage complet d'un voilier de 12 m, en avril."),
-    ("atelier-nautique-aven", "offer", "materials", "Films plastiques de protection des coques", "300", "kg", "monthly",
-     "free", "15 01 02", "Films en polyéthylène, propres, en sacs. Idéal pour un recycleur de plastiques."),
+    ("atelier-nautique-aven", "need", "skills", "Électricien marine pour un chantier de rénovation", "40", "h",
+     "once", "nego", "", "Recâblage complet d'un voilier de 12 m, en avril."),
+    ("atelier-nautique-aven", "offer", "materials", "Films plastiques de protection des coques", "300", "kg",
+     "monthly", "free", "15 01 02", "Films en polyéthylène, propres, en sacs. Idéal pour un recycleur de plastiques."),
     # Brasserie de l'Odet
     ("brasserie-odet", "offer", "materials", "Drêches de brasserie humides", "6", "t", "weekly", "free", "02 07 04",
      "Drêches d'orge fraîches (20 % de matière sèche), disponibles le mardi et le vendredi après brassage. "
      "Idéal pour l'alimentation animale ou la méthanisation."),
     ("brasserie-odet", "offer", "materials", "Levures de bière en fin de fermentation", "800", "L", "weekly", "free",
      "02 07 04", "Levures liquides en cuve, à enlever sous 48 heures."),
-    ("brasserie-odet", "need", "materials", "Bouteilles en verre 33 cl de réemploi", "5000", "unit", "monthly", "0.08", "",
-     "Bouteilles standard 33 cl, lavables, pour notre gamme consignée."),
+    ("brasserie-odet", "need", "materials", "Bouteilles en verre 33 cl de réemploi", "5000", "unit", "monthly",
+     "0.08", "", "Bouteilles standard 33 cl, lavables, pour notre gamme consignée."),
     ("brasserie-odet", "offer", "energy", "Chaleur fatale du refroidissement du moût (eau à 75 °C)", "120", "MWh",
      "yearly", "nego", "", "Eau chaude produite à chaque brassin, trois fois par semaine."),
-    ("brasserie-odet", "need", "logistics", "Transport mutualisé de fûts vers Brest et Rennes", "2", "day", "weekly",
-     "nego", "", "Deux tournées par semaine, 20 à 30 fûts, partage de camion bienvenu."),
+    ("brasserie-odet", "need", "logistics", "Transport mutualisé de fûts vers Brest et Rennes", "2", "day",
+     "weekly", "nego", "", "Deux tournées par semaine, 20 à 30 fûts, partage de camion bienvenu."),
     ("brasserie-odet", "offer", "materials", "Big bags de malt vides", "150", "unit", "monthly", "free", "15 01 02",
      "Big bags d'une tonne en polypropylène tissé, propres et secs, avec sangles."),
     # Cidrerie des Vergers de Fouesnant
     ("cidrerie-fouesnant", "offer", "materials", "Marc de pomme frais après pressurage", "40", "t", "once", "free",
-     "02 07 04", "Marc de pomme de la campagne de pressage, d'octobre à décembre. Alimentation animale ou méthanisation.",
-     (20, 110, 120)),
+     "02 07 04", "Marc de pomme de la campagne de pressage, d'octobre à décembre. Alimentation animale ou "
+     "méthanisation.", (20, 110, 120)),
     ("cidrerie-fouesnant", "need", "equipment", "Cuves inox 5 000 L d'occasion", "3", "unit", "once", "nego", "",
      "Cuves inox alimentaires avec porte et vanne, pour la fermentation."),
     ("cidrerie-fouesnant", "offer", "materials", "Bouteilles 75 cl déclassées (défaut d'étiquetage)", "2000", "unit",
      "once", "0.10", "15 01 07", "Bouteilles neuves en verre brun, défaut d'impression sur l'étiquette."),
     ("cidrerie-fouesnant", "need", "staff", "Main-d'œuvre partagée pour la récolte des pommes", "60", "day", "once",
      "nego", "", "Ramassage et tri des pommes de septembre à novembre.", (40, 120, 125)),
-    ("cidrerie-fouesnant", "need", "equipment", "Recherche chariot élévateur d'occasion", "1", "unit", "once", "nego", "",
-     "Chariot élévateur 2 à 3,5 t pour le chai, diesel ou électrique."),
+    ("cidrerie-fouesnant", "need", "equipment", "Recherche chariot élévateur d'occasion", "1", "unit", "once", "nego",
+     "", "Chariot élévateur 2 à 3,5 t pour le chai, diesel ou électrique."),
     # Fournil de Kerfeunteun
     ("fournil-kerfeunteun", "offer", "materials", "Invendus de pain et de viennoiseries", "80", "kg", "daily", "free",
-     "02 06 01", "Pain de la veille et viennoiseries, en caisses. Pour l'alimentation animale, la méthanisation ou le brassage."),
-    ("fournil-kerfeunteun", "need", "services", "Achat groupé d'électricité entre artisans", None, None, "yearly", "nego",
-     "", "Nous cherchons d'autres TPE pour négocier ensemble un contrat de fourniture d'électricité."),
+     "02 06 01", "Pain de la veille et viennoiseries, en caisses. Pour l'alimentation animale, la méthanisation ou "
+     "le brassage."),
+    ("fournil-kerfeunteun", "need", "services", "Achat groupé d'électricité entre artisans", None, None, "yearly",
+     "nego", "", "Nous cherchons d'autres TPE pour négocier ensemble un contrat de fourniture d'électricité."),
     # Biscuiterie de l'Aven
-    ("biscuiterie-aven", "offer", "materials", "Brisures de galettes et de palets bretons", "1.5", "t", "weekly", "60",
-     "02 06 01", "Brisures pur beurre, en sacs de 25 kg. Alimentation animale ou ingrédient pour glaciers et pâtissiers."),
-    ("biscuiterie-aven", "offer", "materials", "Seaux plastiques alimentaires vides", "400", "unit", "monthly", "free",
-     "15 01 02", "Seaux de 10 kg en polypropylène, avec couvercle, ayant contenu du beurre."),
-    ("biscuiterie-aven", "need", "space", "Entrepôt sec de 500 m² pour le stock de Noël", "500", "m2", "once", "4", "",
-     "Entrepôt sec et propre, d'octobre à décembre, quais de chargement si possible.", (45, 135, 60)),
+    ("biscuiterie-aven", "offer", "materials", "Brisures de galettes et de palets bretons", "1.5", "t", "weekly",
+     "60", "02 06 01", "Brisures pur beurre, en sacs de 25 kg. Alimentation animale ou ingrédient pour glaciers et "
+     "pâtissiers."),
+    ("biscuiterie-aven", "need", "space", "Entrepôt sec de 500 m² pour le stock de Noël", "500", "m2", "once", "4",
+     "", "Entrepôt sec et propre, d'octobre à décembre, quais de chargement si possible.", (45, 135, 60)),
     # Scierie du Stêr Goz
     ("scierie-ster-goz", "offer", "materials", "Sciure de bois sec (résineux non traité)", "20", "m3", "weekly", "8",
      "03 01 05", "Sciure de douglas et pin maritime, non traitée. Litière, paillage ou combustible."),
     ("scierie-ster-goz", "offer", "materials", "Écorces de pin et de douglas", "30", "t", "monthly", "15", "03 01 01",
      "Écorces broyées, calibre 10-40 mm, idéales pour le paillage."),
-    ("scierie-ster-goz", "offer", "energy", "Plaquettes de bois issues des connexes de scierie", "100", "t", "monthly",
-     "70", "", "Plaquettes calibrées, humidité 35 %, livrables en fond mouvant."),
-    ("scierie-ster-goz", "offer", "materials", "Cendres de bois de chaudière", "3", "t", "monthly", "free", "10 01 03",
-     "Cendres sèches de chaudière biomasse (bois non traité). Riches en calcium et potasse."),
+    ("scierie-ster-goz", "offer", "energy", "Plaquettes de bois issues des connexes de scierie", "100", "t",
+     "monthly", "70", "", "Plaquettes calibrées, humidité 35 %, livrables en fond mouvant."),
+    ("scierie-ster-goz", "offer", "materials", "Cendres de bois de chaudière", "3", "t", "monthly", "free",
+     "10 01 03", "Cendres sèches de chaudière biomasse (bois non traité). Riches en calcium et potasse."),
     # Menuiserie Le Floch
     ("menuiserie-le-floch", "offer", "materials", "Chutes de bois massif (chêne, châtaignier)", "2", "t", "monthly",
-     "free", "03 01 05", "Chutes de 20 à 80 cm, bois sec non traité. Pour artisans, ressourceries ou bois de chauffage."),
-    ("menuiserie-le-floch", "offer", "materials", "Copeaux de rabotage secs en sacs", "10", "m3", "monthly", "free",
-     "03 01 05", "Copeaux de résineux secs, en sacs de 150 L. Litière pour chevaux ou volailles."),
+     "free", "03 01 05", "Chutes de 20 à 80 cm, bois sec non traité. Pour artisans, ressourceries ou bois de "
+     "chauffage."),
     ("menuiserie-le-floch", "offer", "equipment", "Scie à panneaux verticale", "1", "unit", "once", "2500", "",
      "Scie à panneaux verticale, bon état, capacité 4 200 × 2 100 mm. Démontage par l'acheteur."),
-    ("menuiserie-le-floch", "need", "materials", "Palettes bois 80×120 réemployables", "150", "unit", "monthly", "3", "",
-     "Palettes Europe ou perdues en bon état, pour nos expéditions."),
-    ("menuiserie-le-floch", "offer", "materials", "Chutes de placo neuves (BA13)", "1", "t", "monthly", "free", "17 08 02",
-     "Chutes propres de plaques de plâtre issues de nos chantiers d'agencement."),
+    ("menuiserie-le-floch", "need", "materials", "Palettes bois 80×120 réemployables", "150", "unit", "monthly", "3",
+     "", "Palettes Europe ou perdues en bon état, pour nos expéditions."),
+    ("menuiserie-le-floch", "offer", "materials", "Chutes de placo neuves (BA13)", "1", "t", "monthly", "free",
+     "17 08 02", "Chutes propres de plaques de plâtre issues de nos chantiers d'agencement."),
     # Clinique Ty Mor
     ("clinique-ty-mor", "offer", "materials", "Cartons d'emballage de fournitures", "800", "kg", "weekly", "free",
      "15 01 01", "Cartons pliés en cage, non souillés, issus de la logistique."),
-    ("clinique-ty-mor", "offer", "materials", "Biodéchets de la cuisine centrale", "2.5", "t", "weekly", "free", "20 01 08",
-     "Restes de préparation et de repas, triés en bacs de 240 L."),
-    ("clinique-ty-mor", "need", "services", "Formation incendie mutualisée avec des entreprises voisines", "12", "day",
-     "yearly", "nego", "", "Nous cherchons des partenaires pour remplir des sessions d'équipier de première intervention."),
-    ("clinique-ty-mor", "offer", "equipment", "Lits médicalisés et mobilier réformés", "25", "unit", "once", "free", "",
-     "Lits électriques, tables de chevet et fauteuils réformés lors de la rénovation d'un service.", (0, 45, 50)),
+    ("clinique-ty-mor", "offer", "materials", "Biodéchets de la cuisine centrale", "2.5", "t", "weekly", "free",
+     "20 01 08", "Restes de préparation et de repas, triés en bacs de 240 L."),
+    ("clinique-ty-mor", "need", "services", "Formation incendie mutualisée avec des entreprises voisines", "12",
+     "day", "yearly", "nego", "", "Nous cherchons des partenaires pour remplir des sessions d'équipier de première "
+     "intervention."),
+    ("clinique-ty-mor", "offer", "equipment", "Lits médicalisés et mobilier réformés", "25", "unit", "once", "free",
+     "", "Lits électriques, tables de chevet et fauteuils réformés lors de la rénovation d'un service.",
+     (0, 45, 50)),
     # Blanchisserie Iroise Linge
     ("blanchisserie-iroise", "offer", "energy", "Chaleur fatale des séchoirs et tunnels de finition", "600", "MWh",
-     "yearly", "nego", "", "Air chaud et buées à 50-70 °C, disponibles en continu du lundi au samedi. Pour serres ou séchage."),
+     "yearly", "nego", "", "Air chaud et buées à 50-70 °C, disponibles en continu du lundi au samedi. Pour serres "
+     "ou séchage."),
     ("blanchisserie-iroise", "offer", "water", "Eaux de rinçage peu chargées", "40", "m3", "daily", "free", "",
      "Eaux du dernier rinçage, réutilisables pour le lavage de véhicules ou l'arrosage après simple filtration."),
-    ("blanchisserie-iroise", "offer", "materials", "Linge hôtelier réformé (draps, serviettes)", "600", "kg", "monthly",
-     "free", "20 01 11", "Linge en coton usé ou taché, propre. Pour chiffons d'essuyage ou réemploi."),
+    ("blanchisserie-iroise", "offer", "skills", "Expertise en réduction des consommations d'eau", "8", "h",
+     "monthly", "70", "", "Notre responsable technique a divisé par deux nos consommations d'eau : audit et "
+     "conseils pour blanchisseries, conserveries et laiteries."),
+    ("blanchisserie-iroise", "offer", "materials", "Linge hôtelier réformé (draps, serviettes)", "600", "kg",
+     "monthly", "free", "20 01 11", "Linge en coton usé ou taché, propre. Pour chiffons d'essuyage ou réemploi."),
     # Transports Guéguen
     ("transports-gueguen@1", "offer", "logistics", "Retours à vide Lorient → Quimper en semi bâchée", "33", "unit",
-     "daily", "12", "", "Semi-remorque bâchée rentrant à vide de Lanester chaque fin d'après-midi. Prix par palette."),
-    ("transports-gueguen", "offer", "materials", "Pneus poids lourds usagés", "60", "unit", "monthly", "free", "16 01 03",
-     "Pneus déjantés, certains rechapables."),
-    ("transports-gueguen", "need", "services", "Formation CACES R489 mutualisée : entreprises partenaires recherchées",
-     "8", "unit", "once", "nego", "", "Nous avons 4 caristes à former ; nous cherchons d'autres entreprises pour une "
-     "session de 8 stagiaires sur notre site."),
-    ("transports-gueguen", "offer", "space", "Parking poids lourds sécurisé, 10 places", "10", "unit", "monthly", "60", "",
-     "Places clôturées et éclairées, vidéosurveillance, à 2 minutes de la voie express."),
+     "daily", "12", "", "Semi-remorque bâchée rentrant à vide de Lanester chaque fin d'après-midi. Prix par "
+     "palette."),
+    ("transports-gueguen", "offer", "materials", "Pneus poids lourds usagés", "60", "unit", "monthly", "free",
+     "16 01 03", "Pneus déjantés, certains rechapables."),
+    ("transports-gueguen", "need", "services",
+     "Formation CACES R489 mutualisée : entreprises partenaires recherchées", "8", "unit", "once", "nego", "",
+     "Nous avons 4 caristes à former ; nous cherchons d'autres entreprises pour une session de 8 stagiaires sur "
+     "notre site."),
+    ("transports-gueguen", "need", "water", "Eau non potable pour le lavage des camions", "15", "m3", "weekly",
+     "nego", "", "Pour notre station de lavage de Rosporden : eau de pluie ou eau de process peu chargée."),
+    ("transports-gueguen", "offer", "space", "Parking poids lourds sécurisé, 10 places", "10", "unit", "monthly",
+     "60", "", "Places clôturées et éclairées, vidéosurveillance, à 2 minutes de la voie express."),
     # Kerplast Moulage
     ("kerplast-moulage", "offer", "materials", "Carottes et purges de polypropylène", "3", "t", "monthly", "150",
      "07 02 13", "PP homopolymère naturel, broyable, non pollué. En octabins."),
     ("kerplast-moulage", "need", "materials", "PP et PEHD régénérés en granulés", "5", "t", "monthly", "nego", "",
      "Recherche de matière recyclée de qualité injection, MFI 10 à 25."),
-    ("kerplast-moulage", "offer", "materials", "Octabins carton usagés", "80", "unit", "monthly", "free", "15 01 01",
-     "Octabins de 1 m³ en bon état, réutilisables une fois."),
-    ("kerplast-moulage", "offer", "energy", "Chaleur des groupes froids des presses à injecter", "250", "MWh", "yearly",
-     "nego", "", "Récupération possible sur les circuits de refroidissement à 35-45 °C."),
+    ("kerplast-moulage", "need", "logistics", "Groupage de palettes vers Nantes chaque semaine", "6", "unit",
+     "weekly", "nego", "", "Six palettes par semaine vers la région nantaise : nous cherchons un transporteur ou un "
+     "voisin qui y livre déjà."),
+    ("kerplast-moulage", "offer", "energy", "Chaleur des groupes froids des presses à injecter", "250", "MWh",
+     "yearly", "nego", "", "Récupération possible sur les circuits de refroidissement à 35-45 °C."),
     ("kerplast-moulage", "offer", "staff", "Technicien de maintenance disponible deux jours par semaine", "2", "day",
-     "weekly", "380", "", "Technicien électromécanicien, habilité électrique, à partager avec une entreprise voisine."),
+     "weekly", "380", "",
+     "Technicien électromécanicien, habilité électrique, à partager avec une entreprise voisine."),
     # Imprimerie Cornouaille Graphic
-    ("imprimerie-cornouaille", "offer", "materials", "Rognures de papier blanc non imprimé", "2", "t", "monthly", "90",
-     "20 01 01", "Rognures de massicot en papier couché blanc, en sacs."),
-    ("imprimerie-cornouaille", "offer", "materials", "Plaques offset aluminium usagées", "300", "kg", "monthly", "0.90",
-     "12 01 03", "Plaques d'aluminium rincées, empilées sur palette."),
-    ("imprimerie-cornouaille", "offer", "materials", "Solvants de nettoyage des blanchets", "200", "L", "monthly", "-1.20",
-     "14 06 03", "Solvants usagés en fûts, à reprendre par un collecteur agréé."),
-    ("imprimerie-cornouaille", "offer", "skills", "Conception graphique (PAO) en temps partagé", "10", "h", "monthly",
-     "45", "", "Notre infographiste peut réaliser étiquettes, fiches produits et supports de salon."),
+    ("imprimerie-cornouaille", "offer", "materials", "Rognures de papier blanc non imprimé", "2", "t", "monthly",
+     "90", "20 01 01", "Rognures de massicot en papier couché blanc, en sacs."),
+    ("imprimerie-cornouaille", "offer", "materials", "Plaques offset aluminium usagées", "300", "kg", "monthly",
+     "0.90", "12 01 03", "Plaques d'aluminium rincées, empilées sur palette."),
+    ("imprimerie-cornouaille", "offer", "materials", "Solvants de nettoyage des blanchets", "200", "L", "monthly",
+     "-1.20", "14 06 03", "Solvants usagés en fûts, à reprendre par un collecteur agréé."),
+    ("imprimerie-cornouaille", "offer", "skills", "Conception graphique (PAO) en temps partagé", "10", "h",
+     "monthly", "45", "", "Notre infographiste peut réaliser étiquettes, fiches produits et supports de salon."),
     # Coopérative agricole de l'Aven
     ("coop-aven", "need", "materials", "Coproduits pour l'alimentation animale", "20", "t", "weekly", "nego", "",
      "Pour nos éleveurs de bovins et de porcs : drêches, pain, marc de fruits, lactosérum, brisures de biscuits."),
     ("coop-aven", "need", "materials", "Amendement calcique pour épandage", "50", "t", "yearly", "nego", "",
      "Recherche matières calciques ou potassiques (cendres, écumes) pour chauler les prairies."),
-    ("coop-aven", "offer", "materials", "Films d'enrubannage et bâches d'ensilage usagés", "5", "t", "yearly", "free",
-     "02 01 04", "Films agricoles collectés chez nos adhérents, secoués et mis en balles."),
-    ("coop-aven@1", "offer", "space", "Cellule de stockage vide au silo d'Elliant", "400", "t", "monthly", "1.50", "",
-     "Cellule de 400 t ventilée, disponible hors moisson, pour produits secs en vrac.", (10, 200, None)),
+    ("coop-aven", "offer", "materials", "Films d'enrubannage et bâches d'ensilage usagés", "5", "t", "yearly",
+     "free", "02 01 04", "Films agricoles collectés chez nos adhérents, secoués et mis en balles."),
+    ("coop-aven@1", "offer", "space", "Cellule de stockage vide au silo d'Elliant", "400", "t", "monthly", "1.50",
+     "", "Cellule de 400 t ventilée, disponible hors moisson, pour produits secs en vrac.", (10, 200, None)),
     ("coop-aven", "offer", "equipment", "Bennes agricoles disponibles hors saison", "30", "day", "once", "80", "",
      "Trois bennes de 14 t, disponibles de janvier à mai. Prix par jour et par benne."),
     # Serres de Kerambars
-    ("serres-kerambars", "need", "energy", "Chaleur fatale pour le chauffage des serres", "900", "MWh", "yearly", "nego",
-     "", "Besoin de chaleur basse température (40 à 60 °C) d'octobre à avril, à moins de 10 km."),
+    ("serres-kerambars", "need", "energy", "Chaleur fatale pour le chauffage des serres", "900", "MWh", "yearly",
+     "nego", "", "Besoin de chaleur basse température (40 à 60 °C) d'octobre à avril, à moins de 10 km."),
     ("serres-kerambars", "offer", "materials", "Plants de tomates en fin de culture", "40", "t", "yearly", "free",
      "02 01 03", "Déchets verts de serre, sans ficelles, disponibles en novembre.", (60, 90, 95)),
     ("serres-kerambars", "need", "water", "Eau d'irrigation de récupération", "30", "m3", "daily", "nego", "",
      "Eau de pluie ou eau de process non salée, pour l'irrigation au goutte-à-goutte."),
-    ("serres-kerambars", "need", "materials", "Cendres de bois ou amendement pour cultures", "5", "t", "yearly", "nego", "",
-     "Pour nos cultures de plein champ en rotation avec les serres."),
+    ("serres-kerambars", "need", "materials", "Cendres de bois ou amendement pour cultures", "5", "t", "yearly",
+     "nego", "", "Pour nos cultures de plein champ en rotation avec les serres."),
     # Jardins de Cornouaille
     ("jardins-cornouaille", "need", "materials", "Écorces ou broyat pour paillage", "50", "m3", "monthly", "10", "",
      "Paillage de massifs pour nos chantiers d'espaces verts, livraison à Pluguffan."),
     ("jardins-cornouaille", "offer", "materials", "Déchets verts de tonte et de taille", "15", "t", "monthly", "free",
      "20 02 01", "Tontes et branchages broyés, stockés sur notre dépôt."),
-    ("jardins-cornouaille", "offer", "equipment", "Broyeur de végétaux à prêter entre entreprises", "10", "day", "monthly",
-     "120", "", "Broyeur thermique diamètre 15 cm, sur remorque. Prix par jour."),
+    ("jardins-cornouaille", "offer", "equipment", "Broyeur de végétaux à prêter entre entreprises", "10", "day",
+     "monthly", "120", "", "Broyeur thermique diamètre 15 cm, sur remorque. Prix par jour."),
     # Méthagri Cornouaille
     ("methagri-cornouaille", "need", "materials", "Graisses et matières organiques pour méthanisation", "500", "t",
      "yearly", "nego", "", "Nous recevons graisses, boues de flottation, coproduits de poisson, drêches, marcs et "
      "biodéchets ; analyse préalable du pouvoir méthanogène."),
-    ("methagri-cornouaille", "offer", "materials", "Digestat de méthanisation", "2000", "t", "yearly", "free", "19 06 06",
-     "Digestat liquide et solide, plan d'épandage disponible."),
-    ("methagri-cornouaille", "offer", "energy", "Chaleur du cogénérateur : 1,2 MW disponibles", "4000", "MWh", "yearly",
-     "nego", "", "Eau chaude à 85 °C, disponible toute l'année. Séchage de fourrage, de bois ou chauffage de serres."),
+    ("methagri-cornouaille", "offer", "materials", "Digestat de méthanisation", "2000", "t", "yearly", "free",
+     "19 06 06", "Digestat liquide et solide, plan d'épandage disponible."),
+    ("methagri-cornouaille", "offer", "energy", "Chaleur du cogénérateur : 1,2 MW disponibles", "4000", "MWh",
+     "yearly", "nego", "", "Eau chaude à 85 °C, disponible toute l'année. Séchage de fourrage, de bois ou chauffage "
+     "de serres."),
+    ("methagri-cornouaille", "offer", "skills", "Retour d'expérience sur le montage d'un projet de méthanisation",
+     "15", "h", "yearly", "free", "", "Nous partageons volontiers notre expérience (études, financement, plan "
+     "d'approvisionnement) avec des agriculteurs ou des industriels qui ont un projet."),
     # Cornouaille Recyclage
     ("cornouaille-recyclage", "need", "materials", "Films plastiques et housses en PE", "10", "t", "monthly", "30", "",
      "Nous rachetons les films étirables et housses propres, en balles ou en sacs."),
     ("cornouaille-recyclage", "offer", "services", "Collecte mutualisée des cartons en zone d'activité", None, None,
      "weekly", "nego", "", "Tournée hebdomadaire de collecte des cartons, coût partagé entre voisins de zone."),
-    ("cornouaille-recyclage@1", "need", "materials", "Ferrailles et métaux en mélange", "20", "t", "monthly", "150", "",
-     "Reprise des métaux ferreux et non ferreux, pesée et bordereau fournis."),
+    ("cornouaille-recyclage@1", "need", "materials", "Ferrailles et métaux en mélange", "20", "t", "monthly", "150",
+     "", "Reprise des métaux ferreux et non ferreux, pesée et bordereau fournis."),
     # Armor Collecte Spéciale
-    ("armor-collecte-speciale", "offer", "services", "Collecte groupée des huiles usagées et des filtres", None, None,
-     "monthly", "nego", "", "Tournée mensuelle en Cornouaille, bordereaux de suivi des déchets dangereux fournis."),
+    ("armor-collecte-speciale", "offer", "services", "Collecte groupée des huiles usagées et des filtres", None,
+     None, "monthly", "nego", "",
+     "Tournée mensuelle en Cornouaille, bordereaux de suivi des déchets dangereux fournis."),
     # Bois Énergie Finistère Sud
-    ("bois-energie-sud", "need", "materials", "Palettes cassées et bois d'emballage (classe A)", "100", "t", "monthly",
-     "-15", "15 01 03", "Bois d'emballage non traité, sans plastique. Prix de reprise par tonne."),
+    ("bois-energie-sud", "need", "materials", "Palettes cassées et bois d'emballage (classe A)", "100", "t",
+     "monthly", "-15", "15 01 03", "Bois d'emballage non traité, sans plastique. Prix de reprise par tonne."),
     ("bois-energie-sud", "offer", "energy", "Plaquettes forestières pour chaudières", "200", "t", "monthly", "85", "",
      "Plaquettes sèches (25 % d'humidité), livraison en camion souffleur."),
     # Compost Cornouaille
     ("compost-cornouaille", "offer", "materials", "Compost normé NF U 44-051", "300", "t", "yearly", "12", "",
      "Compost de déchets verts criblé 0-20 mm, en vrac."),
-    ("compost-cornouaille", "need", "materials", "Biodéchets, déchets verts et écorces", "200", "t", "monthly", "nego", "",
-     "Apports sur la plateforme du lundi au samedi."),
+    ("compost-cornouaille", "need", "materials", "Biodéchets, déchets verts et écorces", "200", "t", "monthly",
+     "nego", "", "Apports sur la plateforme du lundi au samedi."),
     # Ressourcerie Ti Récup
     ("ressourcerie-ti-recup", "need", "equipment", "Mobilier de bureau et d'hôtellerie réformé", None, None, "once",
      "free", "", "Nous récupérons bureaux, chaises, armoires, lits et literie pour la revente solidaire."),
-    ("ressourcerie-ti-recup", "offer", "materials", "Chiffons d'essuyage en coton", "500", "kg", "monthly", "1.50", "",
-     "Chiffons découpés dans du textile réformé, en cartons de 10 kg."),
+    ("ressourcerie-ti-recup", "offer", "materials", "Chiffons d'essuyage en coton", "500", "kg", "monthly", "1.50",
+     "", "Chiffons découpés dans du textile réformé, en cartons de 10 kg."),
     ("ressourcerie-ti-recup", "need", "materials", "Plaques de plâtre de récupération", "1", "t", "once", "free", "",
      "Pour un chantier d'insertion en second œuvre."),
     # Valorisation Marine Cornouaille
-    ("valorisation-marine", "need", "materials", "Coproduits marins : têtes, arêtes, viscères", "50", "t", "weekly", "15",
-     "02 02 02", "Catégorie 3, conservés au froid. Enlèvement avec nos camions bennes étanches."),
+    ("valorisation-marine", "offer", "logistics", "Camion benne étanche : retour à vide Lorient → Trégunc", "20",
+     "t", "weekly", "nego", "", "Notre benne étanche revient à vide de Lorient le mardi et le jeudi : disponible "
+     "pour un fret compatible (produits de la mer, coproduits)."),
+    ("valorisation-marine", "need", "materials", "Coproduits marins : têtes, arêtes, viscères", "50", "t", "weekly",
+     "15", "02 02 02", "Catégorie 3, conservés au froid. Enlèvement avec nos camions bennes étanches."),
     # Laiterie de l'Isole
     ("laiterie-isole", "offer", "materials", "Lactosérum doux (petit-lait)", "30", "m3", "daily", "free", "02 05 01",
      "Lactosérum de fromagerie, stocké en cuve réfrigérée. Pour l'alimentation des porcs ou la méthanisation."),
@@ -440,7 +471,8 @@ LISTINGS = (
      "Eaux de nettoyage en place, neutralisées."),
     # Métallerie Le Corre
     ("metallerie-le-corre", "offer", "materials", "Chutes d'acier et profilés courts", "1.5", "t", "monthly", "170",
-     "12 01 01", "Chutes de tubes, cornières et plats de moins d'un mètre. Intéressant pour artisans et ferronniers."),
+     "12 01 01", "Chutes de tubes, cornières et plats de moins d'un mètre. Intéressant pour artisans et "
+     "ferronniers."),
     ("metallerie-le-corre", "need", "staff", "Soudeurs qualifiés en renfort", "80", "h", "monthly", "nego", "",
      "Renfort de soudeurs pour un chantier de charpente métallique au printemps."),
     # Garage Poids Lourds Kerhuel
@@ -455,11 +487,12 @@ LISTINGS = (
      "Huiles végétales en bidons de 20 L."),
     ("hotel-ker-avel", "offer", "materials", "Biodéchets de cuisine", "300", "kg", "weekly", "free", "20 01 08",
      "Restes de préparation et de repas, en bacs."),
-    ("hotel-ker-avel", "offer", "space", "Salle de séminaire pour ateliers inter-entreprises", "1", "day", "monthly",
-     "350", "", "Salle de 60 places avec vidéoprojecteur, pause-café possible. Prix par jour."),
+    ("hotel-ker-avel", "offer", "space", "Salle de séminaire pour ateliers inter-entreprises", "1", "day",
+     "monthly", "350", "", "Salle de 60 places avec vidéoprojecteur, pause-café possible. Prix par jour."),
     # Cornouaille Formation Sécurité
-    ("cornouaille-formation", "offer", "services", "Sessions CACES R489 chariots élévateurs en inter-entreprises", "8",
-     "unit", "monthly", "650", "", "Formation et test sur 3 jours, dans nos locaux ou sur votre site. Prix par stagiaire."),
+    ("cornouaille-formation", "offer", "services", "Sessions CACES R489 chariots élévateurs en inter-entreprises",
+     "8", "unit", "monthly", "650", "", "Formation et test sur 3 jours, dans nos locaux ou sur votre site. Prix par "
+     "stagiaire."),
     # Groupement d'employeurs Cornouaille
     ("ge-cornouaille", "offer", "staff", "Responsable RH en temps partagé", "1", "day", "weekly", "420", "",
      "Recrutement, paie, entretiens annuels : une journée par semaine dans votre entreprise."),
@@ -468,8 +501,8 @@ LISTINGS = (
     # Armement Lorientais
     ("armement-lorientais", "offer", "materials", "Filets de pêche usagés en polyamide", "8", "t", "yearly", "free",
      "02 01 04", "Chaluts et filets déposés au port de Keroman, plombs et flotteurs retirés."),
-    ("armement-lorientais", "offer", "materials", "Batteries de bord au plomb", "600", "kg", "once", "0.50", "16 06 01",
-     "Batteries de démarrage et de servitude remplacées lors des arrêts techniques."),
+    ("armement-lorientais", "offer", "materials", "Batteries de bord au plomb", "600", "kg", "once", "0.50",
+     "16 06 01", "Batteries de démarrage et de servitude remplacées lors des arrêts techniques."),
 )
 
 # Conversations: listing title, responding company, requested quantity, first message, owner's reply.
@@ -477,16 +510,18 @@ CONVERSATIONS = (
     ("Drêches de brasserie humides", "coop-aven", "6",
      "Bonjour, nous pouvons prendre vos drêches deux fois par semaine pour nos éleveurs laitiers de Bannalec, "
      "avec notre benne. Est-ce compatible avec vos horaires ?",
-     "Bonjour, parfait : les drêches sont prêtes le mardi et le vendredi dès 7 h. Je vous propose un essai de deux semaines."),
+     "Bonjour, parfait : les drêches sont prêtes le mardi et le vendredi dès 7 h. Je vous propose un essai de "
+     "deux semaines."),
     ("Têtes et arêtes de thon et de sardine", "valorisation-marine", "8",
      "Bonjour, nous sommes intéressés par l'ensemble du volume, enlèvement quotidien possible à partir de 14 h.",
-     "Bonjour, très bien. Pouvez-vous nous envoyer votre proposition de prix à la tonne et votre agrément sanitaire ?"),
+     "Bonjour, très bien. Pouvez-vous nous envoyer votre proposition de prix à la tonne et votre agrément "
+     "sanitaire ?"),
     ("Chaleur fatale des séchoirs et tunnels de finition", "serres-kerambars", "600",
      "Bonjour, nos serres sont à 6 km. Une étude de faisabilité pour un réseau de chaleur vous intéresserait-elle ?",
      "Bonjour, oui, volontiers. Je vous transmets nos courbes de puissance horaire de l'an dernier."),
     ("Cendres de bois de chaudière", "coop-aven", "3",
-     "Bonjour, avez-vous une analyse agronomique des cendres ? Nos adhérents chercheraient à les épandre sur prairies.",
-     "Bonjour, oui, analyse de septembre en pièce jointe de notre prochain envoi. Enlèvement en big bags possible."),
+     "Bonjour, avez-vous une analyse agronomique des cendres ? Nos adhérents voudraient les épandre sur prairies.",
+     "Bonjour, oui, je vous envoie l'analyse de septembre. Enlèvement en big bags possible."),
     ("Fenwick diesel 3,5 t peu utilisé", "cidrerie-fouesnant", "1",
      "Bonjour, ce chariot nous conviendrait pour le chai. Peut-on le voir la semaine prochaine ?",
      "Bonjour, bien sûr, passez mardi après-midi, je vous montrerai le carnet d'entretien."),
@@ -528,8 +563,10 @@ def load(force: bool = False) -> list[tuple[str, str, str]] | None:
     Returns the demo accounts as (role, e-mail, password) rows."""
     if not force and db.session.scalar(sa.select(Company.id).limit(1)) is not None:
         return None
-    loader = _Loader(random.Random(SEED))
-    accounts = loader.run()
+    accounts = _Loader(random.Random(SEED)).run()
+    # The services queued the e-mails real events would send (approvals, answers…): for invented
+    # companies at .example addresses they would only bury the developer's own mail in /dev/mail.
+    db.session.execute(sa.delete(OutgoingEmail))
     db.session.commit()
     return accounts
 
@@ -553,24 +590,23 @@ class _Loader:
         if taken:
             raise RuntimeError(f"Demo data already loaded ({', '.join(taken)} exists); start from an empty database.")
 
-        concarneau, lorient = self._territories()
+        self.concarneau = self._territories()
         admin_password, practitioner_password = secrets.token_urlsafe(9), secrets.token_urlsafe(9)
         member_password = secrets.token_urlsafe(9)
         self.admin = create_user(ADMIN_EMAIL, admin_password, "Erwan Kerdraon", confirmed=True, is_admin=True)
         self.practitioner = create_user(PRACTITIONER_EMAIL, practitioner_password, "Maëlle Le Gall", confirmed=True)
-        assign_practitioner(concarneau, self.practitioner)
-        self.concarneau = concarneau
+        assign_practitioner(self.concarneau, self.practitioner)
 
         for row in COMPANIES:
             self._company(row, member_password)
         for key in TRUSTED:
-            set_trusted(concarneau, self.companies[key], True, self.practitioner)
+            set_trusted(self.concarneau, self.companies[key], True, self.practitioner)
         for row in LISTINGS:
             self._listing(row)
         self._statuses()
         self._backdate_accounts()
 
-        example = next(iter(self.members.values()))
+        example = self.members[COMPANIES[0][0]]
         return [
             ("administrateur", ADMIN_EMAIL, admin_password),
             ("animatrice", PRACTITIONER_EMAIL, practitioner_password),
@@ -580,21 +616,21 @@ class _Loader:
 
     # territories, companies, users
 
-    def _territories(self):
+    def _territories(self) -> Territory:
+        """Both territories (reused if they exist under the same name); returns Concarneau."""
         def existing(name):
             return db.session.scalar(sa.select(Territory).where(Territory.name == name))
 
         concarneau = existing(CONCARNEAU) or save_territory(
             Territory(), name=CONCARNEAU, kind="postcodes", postcodes=CONCARNEAU_POSTCODES, departements="",
             description=CONCARNEAU_DESCRIPTION)
-        lorient = existing(LORIENT)
-        if lorient is None:
+        if existing(LORIENT) is None:
             center = reference.locate("56100")
-            lorient = save_territory(
+            save_territory(
                 Territory(), name=LORIENT, kind="radius", postcodes="", departements="", center_postcode="56100",
                 center_latitude=center.latitude, center_longitude=center.longitude, radius_km=25.0,
                 description=LORIENT_DESCRIPTION)
-        return concarneau, lorient
+        return concarneau
 
     def _company(self, row, member_password: str) -> None:
         key, name, naf, contact, (postcode, city, site_name, address), description, provider, second = row
@@ -614,7 +650,8 @@ class _Loader:
             "handled_waste_codes": codes,
             "treatment_operations": operations.split(),
         }
-        company = create_company(None, data, {"name": site_name, "postcode": postcode, "city": city, "address": address})
+        site = {"name": site_name, "postcode": postcode, "city": city, "address": address}
+        company = create_company(None, data, site)
         if second:
             site_name, postcode, city, address = second
             add_site(company, name=site_name, postcode=postcode, city=city, address=address)
@@ -622,6 +659,7 @@ class _Loader:
         self.members[key] = create_user(email, member_password, contact, confirmed=True, company=company)
 
     def _siret(self) -> str:
+        """A SIRET with valid check digits (SIREN and establishment), unique in this load."""
         while True:
             siren = str(self.rng.randint(3, 9)) + "".join(str(self.rng.randint(0, 9)) for _ in range(7))
             siren += luhn.calc_check_digit(siren)
@@ -635,14 +673,23 @@ class _Loader:
         prefix = "02 97" if postcode.startswith("56") else "02 98"
         return prefix + "".join(f" {self.rng.randint(10, 99)}" for _ in range(3))
 
+    def _backdate_accounts(self) -> None:
+        start = _days_ago(self.now, 120)
+        self.admin.created_at = self.practitioner.created_at = start
+        for key, company in self.companies.items():
+            company.created_at = company.updated_at = start + timedelta(days=self.rng.uniform(1, 25))
+            self.members[key].created_at = company.created_at
+
+    def _member(self, company: Company):
+        return next(user for user in self.members.values() if user.company_id == company.id)
+
     # listings
 
     def _listing(self, row) -> None:
         company_ref, kind, category, title, quantity, unit, frequency, price, waste_code, description, *dates = row
         key, _, site_index = company_ref.partition("@")
         company = self.companies[key]
-        site = company.sites[int(site_index or 0)]
-        available_from, available_until, expires_on = (dates[0] if dates else (None, None, None))
+        available_from, available_until, expires_on = dates[0] if dates else (None, None, None)
 
         def day(offset):
             return self.today + timedelta(days=offset) if offset is not None else None
@@ -663,28 +710,29 @@ class _Loader:
             "available_until": day(available_until),
             "expires_on": day(expires_on),
         }
-        assert title not in self.listings, title
+        assert title not in self.listings, f"duplicate demo title: {title}"
+        site = company.sites[int(site_index or 0)]
         self.listings[title] = services.create(self.members[key], company, site, data)
 
     def _statuses(self) -> None:
-        """Drafts, pending, published (most), reserved and closed; then conversations; then back-date."""
+        """A few drafts and pending listings, most published; then back-dating, conversations,
+        reserved and closed listings."""
         rng = self.rng
         talked = {row[0] for row in CONVERSATIONS}
         all_listings = list(self.listings.values())
-        free = [item for item in all_listings if item.title not in talked]
-        drafts = set(rng.sample(free, DRAFTS))
+        untouched = [item for item in all_listings if item.title not in talked]
+        drafts = set(rng.sample(untouched, DRAFTS))
+        trusted_ids = {self.companies[key].id for key in TRUSTED}
         moderated_here = [
-            item for item in free
-            if item not in drafts and item.company.id not in {self.companies[k].id for k in TRUSTED}
-            and self.concarneau in item.site.territories
+            item for item in untouched
+            if item not in drafts and item.company_id not in trusted_ids and self.concarneau in item.site.territories
         ]
         pending = set(rng.sample(moderated_here, PENDING))
 
         for listing in all_listings:
             if listing in drafts:
                 continue
-            author = self.members_by_company(listing.company)
-            if services.submit(author, listing) == "pending" and listing not in pending:
+            if services.submit(self._member(listing.company), listing) == "pending" and listing not in pending:
                 moderator = self.practitioner if self.concarneau in listing.site.territories else self.admin
                 services.approve(moderator, listing)
 
@@ -699,14 +747,12 @@ class _Loader:
             for title in titles:
                 listing = self.listings[title]
                 last = listing.last_activity_at
-                services.change_status(self.members_by_company(listing.company), listing, action)
+                services.change_status(self._member(listing.company), listing, action)
                 listing.last_activity_at = listing.updated_at = min(self.now, last + timedelta(days=rng.uniform(1, 4)))
         self._backdate_events(all_listings)
 
-    def members_by_company(self, company):
-        return next(user for user in self.members.values() if user.company_id == company.id)
-
     def _backdate_listing(self, listing, dormant: bool, talked: bool) -> None:
+        """Spread publication over the last 90 days; dormant ones untouched for more than 60 days."""
         rng = self.rng
         if listing.status == "draft":
             listing.created_at = _days_ago(self.now, rng.uniform(0.5, 12))
@@ -717,7 +763,7 @@ class _Loader:
             listing.created_at = listing.submitted_at - timedelta(hours=rng.uniform(0.2, 30))
             listing.last_activity_at = listing.updated_at = listing.submitted_at
             return
-        age = rng.uniform(62, 88) if dormant else rng.uniform(15, 80) if talked else rng.uniform(0.1, 90)
+        age = rng.uniform(62, 88) if dormant else rng.uniform(15, 55) if talked else rng.uniform(0.1, 90)
         listing.published_at = _days_ago(self.now, age)
         listing.submitted_at = listing.published_at - timedelta(hours=rng.uniform(0.5, 40))
         listing.created_at = listing.submitted_at - timedelta(minutes=rng.uniform(5, 600))
@@ -731,10 +777,8 @@ class _Loader:
         listing.view_count = 0 if dormant else rng.randint(2, 60)
 
     def _conversation(self, listing, responder_key: str, quantity: Decimal, body: str, answer: str) -> None:
-        responder = self.members[responder_key]
-        owner = self.members_by_company(listing.company)
-        conversation = respond(responder, listing, quantity, body)
-        answer_message = reply(owner, conversation, answer)
+        conversation = respond(self.members[responder_key], listing, quantity, body)
+        answer_message = reply(self._member(listing.company), conversation, answer)
         asked = min(self.now, listing.published_at + timedelta(days=self.rng.uniform(0.5, 12)))
         answered = min(self.now, asked + timedelta(hours=self.rng.uniform(1, 30)))
         conversation.created_at = asked
@@ -744,20 +788,15 @@ class _Loader:
         listing.last_activity_at = listing.updated_at = max(asked, listing.last_activity_at)
 
     def _backdate_events(self, listings) -> None:
+        """Give each listing's history the dates chosen above."""
         db.session.flush()
         for listing in listings:
             when = {
                 "created": listing.created_at, "submitted": listing.submitted_at, "published": listing.published_at,
-                "approved": listing.published_at, "reserve": listing.last_activity_at, "close": listing.last_activity_at,
+                "approved": listing.published_at, "reserve": listing.last_activity_at,
+                "close": listing.last_activity_at,
             }
             events = db.session.scalars(sa.select(ListingEvent).where(ListingEvent.listing_id == listing.id)).all()
             for event in events:
                 if when.get(event.action):
                     event.created_at = when[event.action]
-
-    def _backdate_accounts(self) -> None:
-        start = _days_ago(self.now, 120)
-        self.admin.created_at = self.practitioner.created_at = start
-        for key, company in self.companies.items():
-            company.created_at = company.updated_at = start + timedelta(days=self.rng.uniform(1, 25))
-            self.members[key].created_at = company.created_at
