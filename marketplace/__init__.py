@@ -1,7 +1,6 @@
 """Symbiose: an inter-company resource marketplace for industrial symbiosis programmes."""
 from __future__ import annotations
 
-import logging
 
 from flask import Flask, g, render_template, request, session
 from flask_babel import get_locale
@@ -36,7 +35,6 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder="../static",
     )
     app.config.update(settings)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str((app.root_path + "/../migrations")))

@@ -6,6 +6,7 @@
   if (!el || typeof L === "undefined") { return; }
   var lat = parseFloat(el.getAttribute("data-lat")), lon = parseFloat(el.getAttribute("data-lon"));
   var map = L.map(el, { scrollWheelZoom: false }).setView([lat, lon], 10);
+  L.control.scale({ imperial: false }).addTo(map);
   var tiles = el.getAttribute("data-tiles");
   if (tiles) {
     L.tileLayer(tiles, { maxZoom: 18, attribution: el.getAttribute("data-attribution") || "" }).addTo(map);
