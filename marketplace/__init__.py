@@ -1,14 +1,21 @@
 """Symbiose: an inter-company resource marketplace for industrial symbiosis programmes."""
 from __future__ import annotations
 
-
-from flask import Flask, g, render_template, request, session
+from flask import Flask, render_template, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from marketplace.config import load_config
-from marketplace.extensions import babel, csrf, db, limiter, login_manager, mail, migrate
+from marketplace.extensions import (
+    babel,
+    csrf,
+    db,
+    limiter,
+    login_manager,
+    mail,
+    migrate,
+)
 
 
 def select_locale():

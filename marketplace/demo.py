@@ -35,7 +35,11 @@ from marketplace.listings import services
 from marketplace.listings.models import ListingEvent
 from marketplace.models_base import utcnow
 from marketplace.notifications.models import OutgoingEmail
-from marketplace.territories.services import assign_practitioner, save_territory, set_trusted
+from marketplace.territories.services import (
+    assign_practitioner,
+    save_territory,
+    set_trusted,
+)
 
 SEED = 29900
 DEMO_DOMAIN = "demo.eit.example"

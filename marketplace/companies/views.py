@@ -7,7 +7,12 @@ from flask_login import current_user, login_required
 from marketplace import reference
 from marketplace.accounts.models import Company, Site
 from marketplace.companies import services
-from marketplace.companies.forms import CompanyForm, InviteForm, NewCompanyForm, SiteForm
+from marketplace.companies.forms import (
+    CompanyForm,
+    InviteForm,
+    NewCompanyForm,
+    SiteForm,
+)
 from marketplace.extensions import db, limiter
 from marketplace.listings.models import PUBLIC_STATUSES, Listing
 

@@ -1,10 +1,20 @@
 """Listing pages: browse, detail, create/edit, status changes, moderation of one listing, photos."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_from_directory, url_for
+import sqlalchemy as sa
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-import sqlalchemy as sa
 
 from marketplace import reference
 from marketplace.accounts.models import Territory

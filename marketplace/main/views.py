@@ -3,12 +3,22 @@ from email.parser import BytesParser
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 
+from marketplace.accounts.models import Company
 from marketplace.extensions import db
 from marketplace.listings.models import Listing
-from marketplace.accounts.models import Company
 
 bp = Blueprint("main", __name__)
 

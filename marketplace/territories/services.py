@@ -3,7 +3,13 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from marketplace.accounts.models import PractitionerAssignment, Site, Territory, TrustedCompany, User
+from marketplace.accounts.models import (
+    PractitionerAssignment,
+    Site,
+    Territory,
+    TrustedCompany,
+    User,
+)
 from marketplace.extensions import db
 from marketplace.territories.rules import territory_contains
 
