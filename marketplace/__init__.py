@@ -72,7 +72,9 @@ def _register_models():
     import marketplace.accounts.models  # noqa: F401
     import marketplace.conversations.models  # noqa: F401
     import marketplace.listings.models  # noqa: F401
+    import marketplace.matching.models  # noqa: F401
     import marketplace.notifications.models  # noqa: F401
+    import marketplace.vocabulary.models  # noqa: F401
 
 
 def _sqlite_pragmas(app: Flask):
@@ -95,12 +97,14 @@ def _sqlite_pragmas(app: Flask):
 def _register_blueprints(app: Flask):
     from marketplace.accounts.views import bp as accounts_bp
     from marketplace.companies.views import bp as companies_bp
+    from marketplace.imports.views import bp as imports_bp
     from marketplace.conversations.views import bp as conversations_bp
     from marketplace.listings.views import bp as listings_bp
     from marketplace.main.views import bp as main_bp
     from marketplace.territories.views import bp as territories_bp
+    from marketplace.vocabulary.views import bp as vocabulary_bp
 
-    for bp in (main_bp, accounts_bp, companies_bp, territories_bp, listings_bp, conversations_bp):
+    for bp in (main_bp, accounts_bp, companies_bp, territories_bp, listings_bp, conversations_bp, vocabulary_bp, imports_bp):
         app.register_blueprint(bp)
 
     from marketplace.accounts.models import User
@@ -141,6 +145,9 @@ def _register_template_helpers(app: Flask):
     from marketplace import labels
 
     app.jinja_env.globals["labels"] = labels
+    from marketplace.matching.explain import reasons_text
+
+    app.jinja_env.globals["match_reasons"] = reasons_text
 
     @app.context_processor
     def inject():

@@ -8,12 +8,16 @@ import sqlalchemy as sa
 from flask import Flask
 
 from marketplace.extensions import db
+from marketplace.imports.cli import import_listings
 
 
 def register_cli(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(listings)
     app.cli.add_command(demo)
+    from marketplace.matching.cli import matching
+
+    app.cli.add_command(matching)
 
 
 @click.group(help="Comptes utilisateurs.")
@@ -74,6 +78,9 @@ def expire_listings():
     count = expire_due()
     db.session.commit()
     click.echo(f"{count} annonce(s) expirée(s).")
+
+
+listings.add_command(import_listings)
 
 
 @click.group(help="Données de démonstration.")

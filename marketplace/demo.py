@@ -32,7 +32,9 @@ from marketplace.companies.services import add_site, create_company
 from marketplace.conversations.services import reply, respond
 from marketplace.extensions import db
 from marketplace.listings import services
-from marketplace.listings.models import ListingEvent
+from marketplace.jobs import enqueue_after_commit
+from marketplace.listings.models import Listing, ListingEvent
+from marketplace.matching.tasks import match_listing
 from marketplace.models_base import utcnow
 from marketplace.notifications.models import OutgoingEmail
 from marketplace.territories.services import (
@@ -568,9 +570,14 @@ def load(force: bool = False) -> list[tuple[str, str, str]] | None:
     if not force and db.session.scalar(sa.select(Company.id).limit(1)) is not None:
         return None
     accounts = _Loader(random.Random(SEED)).run()
-    # The services queued the e-mails real events would send (approvals, answers…): for invented
-    # companies at .example addresses they would only bury the developer's own mail in /dev/mail.
+    # The services queued the e-mails real events would send (approvals, answers, matches…): for
+    # invented companies at .example addresses they would only bury the developer's own mail in
+    # /dev/mail. Matches are still computed (they show on the listing pages), silently.
     db.session.execute(sa.delete(OutgoingEmail))
+    db.session.info.pop("after_commit_tasks", None)
+    published = db.session.scalars(sa.select(Listing.id).where(Listing.status == "published")).all()
+    for listing_id in published:
+        enqueue_after_commit(db.session(), match_listing, listing_id, False)
     db.session.commit()
     return accounts
 

@@ -2,4 +2,5 @@
 Importing the task modules registers every task with the queue."""
 from marketplace.jobs import huey  # noqa: F401
 from marketplace.listings import tasks as _listing_tasks  # noqa: F401
+from marketplace.matching import tasks as _matching_tasks  # noqa: F401
 from marketplace.notifications import tasks as _notification_tasks  # noqa: F401

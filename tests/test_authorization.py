@@ -65,6 +65,10 @@ GET_MATRIX = [
     ("accounts.confirm", "/compte/confirmer/forged", expect(302)),
     ("accounts.profile", "/compte/profil", expect(200, anonymous=LOGIN)),
     ("main.dev_mail", "/dev/mail", expect(404)),
+    ("vocabulary.index", "/vocabulaire/", expect(403, anonymous=LOGIN, practitioner=200, other_practitioner=200,
+                                                 admin=200)),
+    ("vocabulary.edit", "/vocabulaire/thesaurus", expect(403, anonymous=LOGIN, practitioner=200,
+                                                         other_practitioner=200, admin=200)),
     ("main.dev_mail_message", "/dev/mail/x", expect(404)),
 ]
 
@@ -96,6 +100,8 @@ FORBIDDEN_POSTS = [
      ["alice", "practitioner", "other_practitioner"]),
     ("territories.trust", "/territoires/{t1.id}/confiance/{a.id}", {"trusted": "1"},
      ["alice", "bob", "other_practitioner"]),
+    ("vocabulary.edit", "/vocabulaire/thesaurus", {"content": "a, b"}, ["alice", "practitioner", "outsider"]),
+    ("vocabulary.reset", "/vocabulaire/uses/retablir", {}, ["alice", "practitioner", "outsider"]),
 ]
 
 
@@ -184,7 +190,7 @@ def test_every_post_without_csrf_token_is_refused(app, world):
             values[arg] = {
                 "listing_id": world["a_published"].id, "company_id": world["a"].id, "site_id": world["a"].sites[0].id,
                 "territory_id": world["t1"].id, "user_id": world["practitioner"].id, "photo_id": 1,
-                "conversation_id": world["conversation"].id, "code": "en", "token": "x",
+                "conversation_id": world["conversation"].id, "code": "en", "token": "x", "name": "thesaurus",
             }[arg]
         path = app.url_map.bind("localhost").build(rule.endpoint, values)
         response = client.post(path, data={"title": "x", "body": "x", "email": "x@example.fr"}, csrf=False)

@@ -4,6 +4,7 @@ import sqlalchemy as sa
 from marketplace.accounts.models import Company, User
 from marketplace.extensions import db
 from marketplace.listings.models import Listing
+from marketplace.matching.models import Match
 from marketplace.notifications.models import OutgoingEmail
 from marketplace.reference import waste_code_entry
 
@@ -18,6 +19,7 @@ def test_demo_loads_once_and_prints_accounts(runner):
     for code in db.session.scalars(sa.select(Listing.waste_code).where(Listing.waste_code.is_not(None))):
         waste_code_entry(code)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutgoingEmail)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Match)) > 20  # computed silently
     again = runner.invoke(args=["demo", "load"])
     assert "déjà présentes" in again.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User).where(User.is_admin)) == 1

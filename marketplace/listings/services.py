@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 from marketplace import reference
 from marketplace.accounts.models import Company, Site, User
 from marketplace.extensions import db
+from marketplace.jobs import enqueue_after_commit
 from marketplace.listings import photos as photo_store
 from marketplace.listings.models import Listing, ListingEvent, ListingPhoto
 from marketplace.models_base import utcnow
@@ -57,6 +58,8 @@ def update(actor: User, listing: Listing, site: Site, data: dict) -> None:
     listing.site = site
     listing.last_activity_at = utcnow()
     _event(listing, actor, "edited", listing.status)
+    if listing.status == "published":
+        schedule_matching(listing)
 
 
 def add_photos(listing: Listing, blobs: list[bytes]) -> None:
@@ -101,6 +104,14 @@ def _publish(listing: Listing) -> None:
     listing.last_activity_at = utcnow()
     if listing.expires_on and listing.expires_on < date.today():
         listing.expires_on = None
+    schedule_matching(listing)
+
+
+def schedule_matching(listing: Listing, notify: bool = True) -> None:
+    """Find takers (or givers) in a job once this transaction has committed."""
+    from marketplace.matching.tasks import match_listing
+
+    enqueue_after_commit(db.session(), match_listing, listing.id, notify)
 
 
 def approve(actor: User, listing: Listing) -> None:
@@ -159,6 +170,8 @@ def change_status(actor: User, listing: Listing, action: str) -> None:
     listing.status = target
     listing.last_activity_at = utcnow()
     _event(listing, actor, action, before)
+    if target == "published":
+        schedule_matching(listing, notify=False)
 
 
 def expire_due(today: date | None = None) -> int:

@@ -172,13 +172,18 @@ def show(listing_id):
 
         conversation = db.session.scalar(sa.select(Conversation).where(
             Conversation.listing_id == listing.id, Conversation.responder_company_id == current_user.company_id))
+    matches = []
+    if events and listing.status == "published":  # same audience as the history: owner and moderators
+        from marketplace.matching.services import matches_for
+
+        matches = matches_for(listing)
     nearby = [
         [p.latitude, p.longitude, p.commune.title()]
         for p in reference.nearby_places(listing.site.latitude, listing.site.longitude, 25, limit=150)
     ] if listing.site.latitude is not None else []
     return render_template(
         "listings/show.html", listing=listing, waste=waste, events=events, conversation=conversation,
-        reject_form=RejectForm(), status_form=StatusForm(), nearby=nearby,
+        reject_form=RejectForm(), status_form=StatusForm(), nearby=nearby, matches=matches,
         can_moderate=listing.can_moderate(current_user), is_owner=listing.is_owned_by(current_user),
     )
 

@@ -1,0 +1,92 @@
+"""What matching knows about a listing, computed once from its text and fields (pure)."""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+
+from marketplace.reference import waste_codes
+from marketplace.search.analysis import analyze
+from marketplace.vocabulary.rules import Vocabulary
+
+# Units of the same dimension can be compared; quantities are converted to a base unit per year.
+UNIT_DIMENSION = {"t": ("mass", 1000.0), "kg": ("mass", 1.0), "m3": ("volume", 1000.0), "L": ("volume", 1.0),
+                  "unit": ("count", 1.0), "m2": ("area", 1.0), "MWh": ("energy", 1.0), "h": ("time", 1.0),
+                  "day": ("time", 8.0)}
+PER_YEAR = {"once": 1.0, "daily": 250.0, "weekly": 52.0, "monthly": 12.0, "yearly": 1.0}
+
+
+@dataclass
+class Features:
+    id: int
+    kind: str
+    category: str
+    company_id: int | None
+    title_tokens: list[str]
+    tokens: list[str]  # title then description
+    concepts: set[int]
+    uses: set[int]  # outlets of the resources named (and of the waste code), for offers
+    waste_code: str | None
+    is_hazardous: bool
+    latitude: float | None
+    longitude: float | None
+    quantity: float | None
+    unit: str | None
+    frequency: str
+    available_from: date | None = None
+    available_until: date | None = None
+    # what the company declares it may take (solution providers), for hazardous lots
+    handled_waste_codes: frozenset = field(default_factory=frozenset)
+    treatment_operations: frozenset = field(default_factory=frozenset)
+    ref: str | None = None
+
+    @property
+    def term_counts(self) -> Counter:
+        counts = Counter(self.tokens)
+        counts.update(self.title_tokens)  # the title counts twice
+        return counts
+
+    @property
+    def yearly_quantity(self) -> tuple[str, float] | None:
+        if self.quantity is None or not self.unit or self.unit not in UNIT_DIMENSION:
+            return None
+        dimension, factor = UNIT_DIMENSION[self.unit]
+        return dimension, float(self.quantity) * factor * PER_YEAR.get(self.frequency, 1.0)
+
+
+def waste_code_words(code: str | None) -> str:
+    """The List of Waste wording of a code and of its subchapter: indexed with the listing."""
+    if not code:
+        return ""
+    codes = waste_codes()
+    entry = codes.get(code)
+    sub = codes.get(code[:5])
+    return " ".join(x.description for x in (entry, sub) if x)
+
+
+def build(vocabulary: Vocabulary, *, id, kind, category, title, description, waste_code=None, is_hazardous=False,
+          latitude=None, longitude=None, quantity=None, unit=None, frequency="once", company_id=None,
+          available_from=None, available_until=None, handled_waste_codes=(), treatment_operations=(),
+          ref=None) -> Features:
+    title_tokens = analyze(title)
+    tokens = title_tokens + analyze(description)
+    concepts = vocabulary.find_concepts(tokens) | vocabulary.find_concepts(analyze(waste_code_words(waste_code)))
+    uses = vocabulary.uses_of(concepts, waste_code) if kind == "offer" else set()
+    return Features(
+        id=id, kind=kind, category=category, company_id=company_id, title_tokens=title_tokens, tokens=tokens,
+        concepts=concepts, uses=uses, waste_code=waste_code, is_hazardous=is_hazardous, latitude=latitude,
+        longitude=longitude, quantity=float(quantity) if quantity is not None else None, unit=unit,
+        frequency=frequency or "once", available_from=available_from, available_until=available_until,
+        handled_waste_codes=frozenset(handled_waste_codes), treatment_operations=frozenset(treatment_operations),
+        ref=ref,
+    )
+
+
+def idf_table(documents: list[Features]) -> dict[str, float]:
+    """Inverse document frequency of each term over the candidate pool (plus one smoothing document)."""
+    df: Counter = Counter()
+    for doc in documents:
+        df.update(set(doc.tokens))
+    n = len(documents) + 1
+    return {term: math.log((n + 1) / (count + 0.5)) for term, count in df.items()}

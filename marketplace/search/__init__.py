@@ -1,0 +1,1 @@
+"""Full-text search (Whoosh). The only package that imports whoosh."""
