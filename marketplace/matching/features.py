@@ -25,7 +25,7 @@ class Features:
     company_id: int | None
     title_tokens: list[str]
     tokens: list[str]  # title then description
-    concepts: set[int]
+    concepts: set[int]  # named anywhere
     uses: set[int]  # outlets of the resources named (and of the waste code), for offers
     waste_code: str | None
     is_hazardous: bool
@@ -40,6 +40,9 @@ class Features:
     handled_waste_codes: frozenset = field(default_factory=frozenset)
     treatment_operations: frozenset = field(default_factory=frozenset)
     ref: str | None = None
+    title_concepts: set[int] = field(default_factory=set)  # named in the title: what the listing is about
+    title_uses: set[int] = field(default_factory=set)
+    declares_authorisation: bool = False  # says it is licensed to take waste (agréé, autorisé, ICPE…)
 
     @property
     def term_counts(self) -> Counter:
@@ -65,17 +68,36 @@ def waste_code_words(code: str | None) -> str:
     return " ".join(x.description for x in (entry, sub) if x)
 
 
+AUTHORISATION_WORDS = frozenset(analyze(
+    "agréé agréée agréés agrément autorisé autorisée autorisation habilité ICPE régénérateur collecteur "
+    "éliminateur installation classée"))
+
+
+def describe(vocabulary: Vocabulary, kind: str, title_tokens: list[str], body_tokens: list[str],
+             waste_code: str | None) -> dict:
+    """Concepts and outlets of a listing's analysed text: the title says what the listing is about."""
+    title_concepts = vocabulary.find_concepts(title_tokens)
+    concepts = title_concepts | vocabulary.find_concepts(title_tokens + body_tokens)
+    offer = kind == "offer"
+    return {
+        "concepts": concepts,
+        "title_concepts": title_concepts,
+        "uses": vocabulary.uses_of(concepts, waste_code) if offer else set(),
+        "title_uses": vocabulary.uses_of(title_concepts, waste_code) if offer else set(),
+        "declares_authorisation": bool(AUTHORISATION_WORDS & set(title_tokens + body_tokens)),
+    }
+
+
 def build(vocabulary: Vocabulary, *, id, kind, category, title, description, waste_code=None, is_hazardous=False,
           latitude=None, longitude=None, quantity=None, unit=None, frequency="once", company_id=None,
           available_from=None, available_until=None, handled_waste_codes=(), treatment_operations=(),
           ref=None) -> Features:
     title_tokens = analyze(title)
-    tokens = title_tokens + analyze(description)
-    concepts = vocabulary.find_concepts(tokens) | vocabulary.find_concepts(analyze(waste_code_words(waste_code)))
-    uses = vocabulary.uses_of(concepts, waste_code) if kind == "offer" else set()
+    body_tokens = analyze(description)
     return Features(
-        id=id, kind=kind, category=category, company_id=company_id, title_tokens=title_tokens, tokens=tokens,
-        concepts=concepts, uses=uses, waste_code=waste_code, is_hazardous=is_hazardous, latitude=latitude,
+        id=id, kind=kind, category=category, company_id=company_id, title_tokens=title_tokens,
+        tokens=title_tokens + body_tokens, **describe(vocabulary, kind, title_tokens, body_tokens, waste_code),
+        waste_code=waste_code, is_hazardous=is_hazardous, latitude=latitude,
         longitude=longitude, quantity=float(quantity) if quantity is not None else None, unit=unit,
         frequency=frequency or "once", available_from=available_from, available_until=available_until,
         handled_waste_codes=frozenset(handled_waste_codes), treatment_operations=frozenset(treatment_operations),

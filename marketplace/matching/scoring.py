@@ -83,10 +83,16 @@ def dates_compatible(offer: Features, need: Features) -> bool:
 
 
 def may_take_hazardous(need: Features, offer: Features) -> bool:
-    """A hazardous lot only goes to a taker that declares that waste code or a treatment operation."""
+    """A hazardous lot only goes to a taker that declares it may treat it: the waste code or a treatment
+    operation on its company profile, the same waste family on its need, or a licence stated in the need."""
     if not offer.is_hazardous:
         return True
-    return (offer.waste_code in need.handled_waste_codes) or bool(need.treatment_operations)
+    return (
+        offer.waste_code in need.handled_waste_codes
+        or bool(need.treatment_operations)
+        or (need.waste_code is not None and need.waste_code[:5] == offer.waste_code[:5])
+        or need.declares_authorisation
+    )
 
 
 def score(offer: Features, need: Features, vocabulary: Vocabulary, idf: dict[str, float]) -> Scored | None:
@@ -97,14 +103,20 @@ def score(offer: Features, need: Features, vocabulary: Vocabulary, idf: dict[str
         return None
 
     reasons: list[Reason] = []
+    # What each listing is about is in its title; a concept seen only in both descriptions counts less.
     shared = offer.concepts & need.concepts
+    shared_weights = sorted(
+        ((0.9 if c in offer.title_concepts or c in need.title_concepts else 0.45), c) for c in shared)[::-1]
     outlets = (offer.uses & need.concepts) - shared
-    concept_evidence = min(len(shared), 2) * 0.9
-    use_evidence = min(len(outlets), 2) * 0.8
-    for c in sorted(shared, key=vocabulary.label)[:3]:
-        reasons.append(Reason("concept", vocabulary.label(c), 0.9))
-    for c in sorted(outlets, key=vocabulary.label)[:3]:
-        reasons.append(Reason("use", vocabulary.label(c), 0.8))
+    outlet_weights = sorted(
+        ((0.8 if c in offer.title_uses else 0.35) * (1.0 if c in need.title_concepts else 0.8), c)
+        for c in outlets)[::-1]
+    concept_evidence = sum(w for w, _ in shared_weights[:2])
+    use_evidence = sum(w for w, _ in outlet_weights[:2])
+    for w, c in shared_weights[:3]:
+        reasons.append(Reason("concept", vocabulary.label(c), w))
+    for w, c in outlet_weights[:3]:
+        reasons.append(Reason("use", vocabulary.label(c), w))
 
     similarity, words = text_similarity(offer, need, idf)
     text_evidence = 1.6 * similarity

@@ -33,14 +33,12 @@ def profile(listing: Listing) -> MatchProfile:
 def features_of(listing: Listing, vocabulary, stored: MatchProfile | None = None) -> feat.Features:
     stored = stored or profile(listing)
     title_tokens = stored.title_terms.split()
-    tokens = title_tokens + stored.body_terms.split()
-    concepts = vocabulary.find_concepts(tokens) | vocabulary.find_concepts(
-        analyze(feat.waste_code_words(listing.waste_code)))
+    body_tokens = stored.body_terms.split()
     company = listing.company
     return feat.Features(
         id=listing.id, kind=listing.kind, category=listing.category, company_id=listing.company_id,
-        title_tokens=title_tokens, tokens=tokens, concepts=concepts,
-        uses=vocabulary.uses_of(concepts, listing.waste_code) if listing.kind == "offer" else set(),
+        title_tokens=title_tokens, tokens=title_tokens + body_tokens,
+        **feat.describe(vocabulary, listing.kind, title_tokens, body_tokens, listing.waste_code),
         waste_code=listing.waste_code, is_hazardous=listing.is_hazardous,
         latitude=listing.site.latitude, longitude=listing.site.longitude,
         quantity=float(listing.quantity) if listing.quantity is not None else None, unit=listing.unit,
