@@ -70,6 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
 def _register_models():
     # Import every model module so that metadata (and Alembic autogenerate) sees all tables.
     import marketplace.accounts.models  # noqa: F401
+    import marketplace.api.models  # noqa: F401
     import marketplace.conversations.models  # noqa: F401
     import marketplace.listings.models  # noqa: F401
     import marketplace.matching.models  # noqa: F401
@@ -96,6 +97,7 @@ def _sqlite_pragmas(app: Flask):
 
 def _register_blueprints(app: Flask):
     from marketplace.accounts.views import bp as accounts_bp
+    from marketplace.api.views import bp as api_bp
     from marketplace.companies.views import bp as companies_bp
     from marketplace.imports.views import bp as imports_bp
     from marketplace.conversations.views import bp as conversations_bp
@@ -104,7 +106,7 @@ def _register_blueprints(app: Flask):
     from marketplace.territories.views import bp as territories_bp
     from marketplace.vocabulary.views import bp as vocabulary_bp
 
-    for bp in (main_bp, accounts_bp, companies_bp, territories_bp, listings_bp, conversations_bp, vocabulary_bp, imports_bp):
+    for bp in (api_bp, main_bp, accounts_bp, companies_bp, territories_bp, listings_bp, conversations_bp, vocabulary_bp, imports_bp):
         app.register_blueprint(bp)
 
     from marketplace.accounts.models import User
@@ -127,7 +129,9 @@ def _register_error_pages(app: Flask):
         code = error.code or 500
         template = f"errors/{code}.html" if code in (400, 403, 404, 405, 413, 429) else "errors/generic.html"
         if request.path.startswith("/api/"):
-            return {"error": {"code": code, "message": error.description}}, code
+            from marketplace.api.errors import error_response
+
+            return error_response(code, (error.name or "error").lower().replace(" ", "_"), error.description or "")
         return render_template(template, error=error, code=code), code
 
     app.register_error_handler(HTTPException, render_error)

@@ -65,6 +65,22 @@ def create_user(email, role, company_ref, full_name, password, territories):
         click.echo(f"Mot de passe : {password}")
 
 
+@users.command("token")
+@click.argument("email")
+@click.option("--name", default="", help="À quoi sert ce jeton (affiché nulle part ailleurs).")
+def create_token(email, name):
+    """Create an API token for a user and print it (it is shown only once)."""
+    from marketplace.accounts.services import find_user
+    from marketplace.api.models import ApiToken
+
+    user = find_user(email)
+    if user is None:
+        raise click.ClickException(f"Aucun compte pour {email}.")
+    _row, token = ApiToken.issue(user, name)
+    db.session.commit()
+    click.echo(token)
+
+
 @click.group(help="Annonces.")
 def listings():
     pass

@@ -170,7 +170,7 @@ class CsrfClient(FlaskClient):
         return super().open(*args, **kwargs)
 
     def post(self, *args, csrf: bool = True, **kwargs):
-        if csrf:
+        if csrf and "json" not in kwargs and kwargs.get("content_type") != "application/json":
             data = kwargs.get("data")
             if data is None:
                 data = kwargs["data"] = {}

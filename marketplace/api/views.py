@@ -1,0 +1,155 @@
+"""/api/v1: listings (list, create, read, update, withdraw), their matches, the OpenAPI document.
+Thin views: the same forms validate the input and the same services change state as in the web pages."""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, jsonify, request
+from werkzeug.datastructures import MultiDict
+
+from marketplace.api import errors, serializers
+from marketplace.api.auth import require_token
+from marketplace.api.errors import ApiError
+from marketplace.api.openapi import document
+from marketplace.extensions import csrf, db, limiter
+from marketplace.listings import services as listing_services
+from marketplace.listings.forms import ListingForm
+from marketplace.listings.models import Listing
+from marketplace.listings.queries import BrowseFilters, browse_query
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+errors.register(bp)
+limiter.limit("300 per minute")(bp)
+
+LISTING_FIELDS = {"kind", "title", "description", "category", "waste_code", "quantity", "unit", "frequency",
+                  "site_id", "price_mode", "unit_price_eur", "available_from", "available_until", "expires_on"}
+
+
+def _json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_request", "Le corps de la requête doit être un objet JSON.")
+    unknown = sorted(set(body) - LISTING_FIELDS - {"submit"})
+    if unknown:
+        raise ApiError(422, "unknown_fields", "Champs inconnus.", {k: "champ inconnu" for k in unknown})
+    for key, value in body.items():
+        if value is not None and not isinstance(value, (str, int, float, bool)):
+            raise ApiError(422, "invalid", "Valeur invalide.", {key: "une valeur simple est attendue"})
+    return body
+
+
+def _form(body: dict, company, current: Listing | None = None) -> ListingForm:
+    data = {}
+    if current is not None:  # PATCH: start from the stored values
+        for key in LISTING_FIELDS - {"site_id"}:
+            value = getattr(current, key)
+            data[key] = "" if value is None else str(value)
+        data["site_id"] = str(current.site_id)
+    elif company.sites:
+        data["site_id"] = str(company.sites[0].id)
+    data.setdefault("frequency", "once")
+    data.setdefault("price_mode", "negotiable")
+    for key, value in body.items():
+        if key in LISTING_FIELDS:
+            data[key] = "" if value is None else str(value)
+    form = ListingForm(formdata=MultiDict(data), sites=company.sites, meta={"csrf": False})
+    if not form.validate():
+        fields = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
+        raise ApiError(422, "invalid", "Certains champs sont invalides.", fields)
+    return form
+
+
+def _listing(listing_id: int) -> Listing:
+    listing = db.session.get(Listing, listing_id)
+    if listing is None or not listing.can_view(g.api_user):
+        raise ApiError(404, "not_found", "Annonce introuvable.")
+    return listing
+
+
+@bp.get("/listings")
+@require_token
+def list_listings():
+    args = request.args
+    if args.get("kind") not in (None, "", "offer", "need"):
+        raise ApiError(422, "invalid", "Filtre invalide.", {"kind": "offer ou need"})
+    try:
+        page = max(int(args.get("page", 1)), 1)
+        per_page = min(max(int(args.get("per_page", 20)), 1), 100)
+        territory = int(args["territory"]) if args.get("territory") else None
+        radius = int(args["radius_km"]) if args.get("radius_km") else None
+    except ValueError:
+        raise ApiError(422, "invalid", "page, per_page, territory et radius_km sont des entiers.")
+    filters = BrowseFilters(kind=args.get("kind") or None, category=args.get("category") or None,
+                            territory_id=territory, q=args.get("q") or None, postcode=args.get("postcode") or None,
+                            radius_km=radius)
+    query, _place = browse_query(filters)
+    pagination = db.paginate(query, page=page, per_page=per_page, error_out=False)
+    return jsonify(serializers.page([serializers.listing(item) for item in pagination.items], pagination))
+
+
+@bp.post("/listings")
+@require_token
+def create_listing():
+    user = g.api_user
+    if user.company is None:
+        raise ApiError(403, "forbidden", "Ce compte n'est rattaché à aucune entreprise.")
+    body = _json_body()
+    form = _form(body, user.company)
+    site = next(s for s in user.company.sites if s.id == form.site_id.data)
+    listing = listing_services.create(user, user.company, site, form.data)
+    if body.get("submit") is True:
+        listing_services.submit(user, listing)
+    db.session.commit()
+    return jsonify(serializers.listing(listing)), 201
+
+
+@bp.get("/listings/<int:listing_id>")
+@require_token
+def get_listing(listing_id):
+    return jsonify(serializers.listing(_listing(listing_id)))
+
+
+@bp.patch("/listings/<int:listing_id>")
+@require_token
+def update_listing(listing_id):
+    listing = _listing(listing_id)
+    if not listing.can_edit(g.api_user):
+        raise ApiError(403, "forbidden", "Seule l'entreprise qui a publié l'annonce peut la modifier.")
+    body = _json_body()
+    form = _form(body, listing.company, current=listing)
+    site = next(s for s in listing.company.sites if s.id == form.site_id.data)
+    listing_services.update(g.api_user, listing, site, form.data)
+    if body.get("submit") is True and listing.status in ("draft", "expired", "withdrawn"):
+        listing_services.submit(g.api_user, listing)
+    db.session.commit()
+    return jsonify(serializers.listing(listing))
+
+
+@bp.post("/listings/<int:listing_id>/withdraw")
+@require_token
+def withdraw_listing(listing_id):
+    listing = _listing(listing_id)
+    if not listing.is_owned_by(g.api_user):
+        raise ApiError(403, "forbidden", "Seule l'entreprise qui a publié l'annonce peut la retirer.")
+    try:
+        listing_services.change_status(g.api_user, listing, "withdraw")
+    except listing_services.TransitionError:
+        raise ApiError(409, "conflict", f"Une annonce « {listing.status} » ne peut pas être retirée.")
+    db.session.commit()
+    return jsonify(serializers.listing(listing))
+
+
+@bp.get("/listings/<int:listing_id>/matches")
+@require_token
+def listing_matches(listing_id):
+    from marketplace.matching.services import matches_for
+
+    listing = _listing(listing_id)
+    user = g.api_user
+    if not (listing.is_owned_by(user) or user.moderates_site(listing.site)):
+        raise ApiError(403, "forbidden", "Les correspondances sont visibles de l'entreprise et des animateurs.")
+    return jsonify({"items": [serializers.match(m, listing) for m in matches_for(listing)]})
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(document(current_app.config["BASE_URL"]))
