@@ -51,9 +51,9 @@ def create_app(config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
     limiter.init_app(app)
 
-    from marketplace.jobs import huey
+    from marketplace.jobs import configure as configure_jobs
 
-    huey.immediate = bool(app.config["HUEY_IMMEDIATE"])
+    configure_jobs(app.config)
 
     _sqlite_pragmas(app)
     _register_models()

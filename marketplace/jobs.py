@@ -31,6 +31,18 @@ huey = _build_huey()
 _worker_app = None
 
 
+def configure(config: dict) -> None:
+    """Apply an app's settings to the queue: immediate mode (tests) and, for SQLite, the queue file."""
+    url = config["HUEY_URL"]
+    if isinstance(huey, SqliteHuey) and urlparse(url).scheme == "sqlite":
+        filename = url[len("sqlite:///"):]
+        if huey.storage_kwargs.get("filename") != filename:
+            huey.storage_kwargs["filename"] = filename
+            if not huey.immediate:
+                huey.storage = huey.create_storage()
+    huey.immediate = bool(config["HUEY_IMMEDIATE"])
+
+
 def _app():
     """The current app (web process, tests) or one app per worker process."""
     global _worker_app
