@@ -5,7 +5,6 @@ from __future__ import annotations
 import math
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
 
 from marketplace.extensions import db
 from marketplace.listings.models import Listing
@@ -32,57 +31,117 @@ def profile(listing: Listing) -> MatchProfile:
 
 def features_of(listing: Listing, vocabulary, stored: MatchProfile | None = None) -> feat.Features:
     stored = stored or profile(listing)
-    title_tokens = stored.title_terms.split()
-    body_tokens = stored.body_terms.split()
     company = listing.company
+    return _features(vocabulary, {
+        "id": listing.id, "kind": listing.kind, "category": listing.category, "company_id": listing.company_id,
+        "waste_code": listing.waste_code, "is_hazardous": listing.is_hazardous, "quantity": listing.quantity,
+        "unit": listing.unit, "frequency": listing.frequency, "available_from": listing.available_from,
+        "available_until": listing.available_until, "ref": listing.ref, "updated_at": listing.updated_at,
+        "latitude": listing.site.latitude, "longitude": listing.site.longitude,
+        "handled_waste_codes": company.handled_waste_codes, "treatment_operations": company.treatment_operations,
+        "title_terms": stored.title_terms, "body_terms": stored.body_terms,
+    })
+
+
+def _features(vocabulary, row) -> feat.Features:
+    title_tokens = row["title_terms"].split()
+    body_tokens = row["body_terms"].split()
     return feat.Features(
-        id=listing.id, kind=listing.kind, category=listing.category, company_id=listing.company_id,
+        id=row["id"], kind=row["kind"], category=row["category"], company_id=row["company_id"],
         title_tokens=title_tokens, tokens=title_tokens + body_tokens,
-        **feat.describe(vocabulary, listing.kind, title_tokens, body_tokens, listing.waste_code),
-        waste_code=listing.waste_code, is_hazardous=listing.is_hazardous,
-        latitude=listing.site.latitude, longitude=listing.site.longitude,
-        quantity=float(listing.quantity) if listing.quantity is not None else None, unit=listing.unit,
-        frequency=listing.frequency, available_from=listing.available_from, available_until=listing.available_until,
-        handled_waste_codes=frozenset(company.handled_waste_code_list),
-        treatment_operations=frozenset(company.treatment_operation_list), ref=listing.ref,
+        **feat.describe(vocabulary, row["kind"], title_tokens, body_tokens, row["waste_code"]),
+        waste_code=row["waste_code"], is_hazardous=row["is_hazardous"], latitude=row["latitude"],
+        longitude=row["longitude"], quantity=float(row["quantity"]) if row["quantity"] is not None else None,
+        unit=row["unit"], frequency=row["frequency"], available_from=row["available_from"],
+        available_until=row["available_until"],
+        handled_waste_codes=frozenset(c.strip() for c in (row["handled_waste_codes"] or "").split(",") if c.strip()),
+        treatment_operations=frozenset((row["treatment_operations"] or "").split()), ref=row["ref"],
     )
 
 
-def candidates(listing: Listing) -> list[Listing]:
+# Features of candidates, kept per process: a listing is re-described only when it or the vocabulary changes.
+_feature_cache: dict[int, tuple[object, object, feat.Features]] = {}
+FEATURE_CACHE_SIZE = 300_000
+
+
+def _cached_features(vocabulary, row) -> feat.Features:
+    hit = _feature_cache.get(row["id"])
+    if hit is not None and hit[0] == row["updated_at"] and hit[1] is vocabulary:
+        return hit[2]
+    features = _features(vocabulary, row)
+    if len(_feature_cache) >= FEATURE_CACHE_SIZE:
+        _feature_cache.clear()
+    _feature_cache[row["id"]] = (row["updated_at"], vocabulary, features)
+    return features
+
+
+def reach(subject: feat.Features, vocabulary) -> tuple[set[str], set[str]]:
+    """Index terms and waste-code prefixes a candidate must show to possibly match the subject.
+
+    Lossless: every kind of evidence the scoring counts (a shared concept, an outlet named by the need,
+    a shared word, the same waste chapter) implies one of these terms or prefixes in the candidate."""
+    terms = set(subject.tokens) | vocabulary.concept_tokens(subject.concepts)
+    prefixes = {subject.waste_code.replace(" ", "")[:2]} if subject.waste_code else set()
+    if subject.kind == "offer":
+        terms |= vocabulary.concept_tokens(subject.uses)
+    else:
+        resources, code_prefixes = vocabulary.resources_for(subject.concepts)
+        terms |= vocabulary.concept_tokens(resources)
+        prefixes |= code_prefixes
+    return terms, prefixes
+
+
+def _candidate_rows(listing: Listing):
     """Published listings of the other kind, of other companies, within reach of the listing's site."""
-    from marketplace.accounts.models import Site
+    from marketplace.accounts.models import Company, Site
 
     other_kind = "need" if listing.kind == "offer" else "offer"
     query = (
-        sa.select(Listing).join(Listing.site)
+        sa.select(
+            Listing.id, Listing.kind, Listing.category, Listing.company_id, Listing.waste_code, Listing.is_hazardous,
+            Listing.quantity, Listing.unit, Listing.frequency, Listing.available_from, Listing.available_until,
+            Listing.ref, Listing.updated_at, Site.latitude, Site.longitude, Company.handled_waste_codes,
+            Company.treatment_operations, MatchProfile.title_terms, MatchProfile.body_terms,
+            MatchProfile.source_updated_at,
+        )
+        .join(Site, Site.id == Listing.site_id).join(Company, Company.id == Listing.company_id)
+        .outerjoin(MatchProfile, MatchProfile.listing_id == Listing.id)
         .where(Listing.status == "published", Listing.kind == other_kind, Listing.company_id != listing.company_id)
-        .options(joinedload(Listing.site), joinedload(Listing.company))
     )
     lat, lon = listing.site.latitude, listing.site.longitude
     if lat is not None and lon is not None:
         dlat = MAX_DISTANCE_KM / 110.57
         dlon = MAX_DISTANCE_KM / (111.32 * max(math.cos(math.radians(lat)), 0.1))
         query = query.where(Site.latitude.between(lat - dlat, lat + dlat), Site.longitude.between(lon - dlon, lon + dlon))
-    return db.session.scalars(query).unique().all()
+    return db.session.execute(query).mappings()
+
+
+def candidates(listing: Listing) -> list[Listing]:
+    """The candidate listings themselves (for pages and tests); matching works on rows."""
+    ids = [row["id"] for row in _candidate_rows(listing)]
+    return db.session.scalars(sa.select(Listing).where(Listing.id.in_(ids))).all() if ids else []
 
 
 def find_matches(listing: Listing, limit: int | None = None) -> list[tuple[Listing, Scored]]:
-    """Rank the candidates for a listing (nothing stored)."""
+    """Rank the candidates for a listing (nothing stored but missing profiles)."""
     vocabulary = vocabulary_service.current()
-    pool = candidates(listing)
-    profiles = {p.listing_id: p for p in db.session.scalars(
-        sa.select(MatchProfile).where(MatchProfile.listing_id.in_([c.id for c in pool]))
-    )} if pool else {}
-    by_id = {c.id: c for c in pool}
-    candidate_features = []
-    for c in pool:
-        stored = profiles.get(c.id)
-        if stored is None or stored.source_updated_at != c.updated_at:
-            stored = profile(c)
-        candidate_features.append(features_of(c, vocabulary, stored))
     subject = features_of(listing, vocabulary)
-    idf = feat.idf_table(candidate_features + [subject])
-    return [(by_id[f.id], scored) for f, scored in rank(subject, candidate_features, vocabulary, idf, limit)]
+    terms, prefixes = reach(subject, vocabulary)
+    pool = []
+    for row in _candidate_rows(listing):
+        if row["title_terms"] is None or row["source_updated_at"] != row["updated_at"]:
+            stored = profile(db.session.get(Listing, row["id"]))
+            row = {**row, "title_terms": stored.title_terms, "body_terms": stored.body_terms}
+        code = (row["waste_code"] or "").replace(" ", "")
+        if not (terms.intersection(row["title_terms"].split()) or terms.intersection(row["body_terms"].split())
+                or (code and any(code.startswith(p) for p in prefixes))):
+            continue
+        pool.append(_cached_features(vocabulary, row))
+    idf = feat.idf_table(pool + [subject])
+    ranked = rank(subject, pool, vocabulary, idf, limit)
+    listings = {item.id: item for item in db.session.scalars(
+        sa.select(Listing).where(Listing.id.in_([f.id for f, _ in ranked])))} if ranked else {}
+    return [(listings[f.id], scored) for f, scored in ranked]
 
 
 def refresh_matches(listing: Listing) -> list[Match]:

@@ -17,5 +17,9 @@ def match_listing(listing_id: int, notify: bool = True) -> int:
         from marketplace.notifications.matches import notify_new_matches
 
         notify_new_matches(listing, new)
+    if notify:
+        from marketplace.notifications.alerts import notify_saved_searches
+
+        notify_saved_searches(listing)
     db.session.commit()
     return len(new)

@@ -73,6 +73,16 @@ class Vocabulary:
                     out |= uses
         return out
 
+    def concept_tokens(self, concepts) -> set[str]:
+        """Every index term that can express one of these concepts (the words of all its terms)."""
+        return {token for c in concepts for term in self.concept_terms.get(c, ()) for token in term}
+
+    def resources_for(self, uses: set[int]) -> tuple[set[int], set[str]]:
+        """Resource concepts and waste-code prefixes whose usual outlets include one of these uses."""
+        concepts = {r for r, outlets in self.uses.items() if outlets & uses}
+        prefixes = {p for p, outlets in self.code_uses.items() if outlets & uses}
+        return concepts, prefixes
+
     def synonyms(self, term_tokens: tuple[str, ...]) -> list[tuple[str, ...]]:
         concept = self.term_concept.get(term_tokens)
         return self.concept_terms.get(concept, []) if concept else []
