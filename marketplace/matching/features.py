@@ -52,10 +52,16 @@ class Features:
 
     @property
     def yearly_quantity(self) -> tuple[str, float] | None:
+        base = self.base_quantity
+        return (base[0], base[1] * PER_YEAR.get(self.frequency, 1.0)) if base else None
+
+    @property
+    def base_quantity(self) -> tuple[str, float] | None:
+        """The quantity of one delivery in the base unit of its dimension (kg, L, hours…)."""
         if self.quantity is None or not self.unit or self.unit not in UNIT_DIMENSION:
             return None
         dimension, factor = UNIT_DIMENSION[self.unit]
-        return dimension, float(self.quantity) * factor * PER_YEAR.get(self.frequency, 1.0)
+        return dimension, float(self.quantity) * factor
 
 
 def waste_code_words(code: str | None) -> str:

@@ -67,7 +67,9 @@ def waste_code_closeness(a: str | None, b: str | None) -> float:
 def quantity_fit(offer: Features, need: Features) -> float | None:
     """1 for the same yearly quantity, down to 0 when one is a hundred times the other;
     None when the quantities cannot be compared (unknown, or units of another dimension)."""
-    qo, qn = offer.yearly_quantity, need.yearly_quantity
+    # A one-off need against a recurring offer (or the reverse) compares one delivery with the lot.
+    one_off = "once" in (offer.frequency, need.frequency) and offer.frequency != need.frequency
+    qo, qn = (offer.base_quantity, need.base_quantity) if one_off else (offer.yearly_quantity, need.yearly_quantity)
     if not qo or not qn or qo[0] != qn[0] or qo[1] <= 0 or qn[1] <= 0:
         return None
     ratio = min(qo[1], qn[1]) / max(qo[1], qn[1])

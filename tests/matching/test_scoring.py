@@ -110,6 +110,7 @@ def test_availability_windows_must_overlap():
     (("m3", 1, "once"), ("L", 1000, "once"), 1.0),
     (("t", 1, "once"), ("m3", 1, "once"), None),
     ((None, None, "once"), ("t", 1, "once"), None),
+    (("day", 2, "weekly"), ("day", 2, "once"), 1.0),  # a one-off need against a recurring offer: per delivery
 ])
 def test_quantity_fit(a, b, expected):
     offer = listing(1, "offer", "x", unit=a[0], quantity=a[1], frequency=a[2])
