@@ -75,6 +75,7 @@ def _register_models():
     import marketplace.listings.models  # noqa: F401
     import marketplace.matching.models  # noqa: F401
     import marketplace.notifications.models  # noqa: F401
+    import marketplace.search.models  # noqa: F401
     import marketplace.vocabulary.models  # noqa: F401
 
 
@@ -88,11 +89,18 @@ def _sqlite_pragmas(app: Flask):
 
         @sa.event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection, _record):
+            # Let SQLAlchemy, not the driver, open transactions, so that SAVEPOINTs behave
+            # (SQLAlchemy's documented recipe for pysqlite).
+            dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _on_begin(connection):
+            connection.exec_driver_sql("BEGIN")
 
 
 def _register_blueprints(app: Flask):
@@ -102,11 +110,13 @@ def _register_blueprints(app: Flask):
     from marketplace.imports.views import bp as imports_bp
     from marketplace.conversations.views import bp as conversations_bp
     from marketplace.listings.views import bp as listings_bp
+    from marketplace.search.views import bp as search_bp
     from marketplace.main.views import bp as main_bp
+    from marketplace.notifications.views import bp as notifications_bp
     from marketplace.territories.views import bp as territories_bp
     from marketplace.vocabulary.views import bp as vocabulary_bp
 
-    for bp in (api_bp, main_bp, accounts_bp, companies_bp, territories_bp, listings_bp, conversations_bp, vocabulary_bp, imports_bp):
+    for bp in (api_bp, main_bp, accounts_bp, companies_bp, territories_bp, listings_bp, conversations_bp, vocabulary_bp, imports_bp, notifications_bp, search_bp):
         app.register_blueprint(bp)
 
     from marketplace.accounts.models import User

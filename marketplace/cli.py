@@ -18,6 +18,12 @@ def register_cli(app: Flask) -> None:
     from marketplace.matching.cli import matching
 
     app.cli.add_command(matching)
+    from marketplace.search.cli import search
+
+    app.cli.add_command(search)
+    from marketplace.notifications.cli import notifications
+
+    app.cli.add_command(notifications)
 
 
 @click.group(help="Comptes utilisateurs.")

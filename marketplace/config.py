@@ -56,6 +56,8 @@ class Defaults:
 
     EMAIL_TOKEN_MAX_AGE = 3 * 24 * 3600  # confirmation and invitation links
     RESET_TOKEN_MAX_AGE = 2 * 3600
+    UNSUBSCRIBE_TOKEN_MAX_AGE = 365 * 24 * 3600  # one-click unsubscribe links in notification e-mails
+    NOTIFY_DAILY_CAP = 20  # instant notification e-mails per person per rolling 24 h; beyond, the daily digest
 
     LISTINGS_PER_PAGE = 20
     # Optional tile server for maps, e.g. "https://tile.openstreetmap.org/{z}/{x}/{y}.png".
@@ -107,6 +109,7 @@ def load_config(overrides: dict | None = None) -> dict:
     instance.mkdir(parents=True, exist_ok=True)
     config.setdefault("UPLOAD_FOLDER", str(instance / "uploads"))
     config.setdefault("DEV_MAIL_FOLDER", str(instance / "mail"))
+    config.setdefault("SEARCH_INDEX_PATH", str(instance / "search-index"))
     if not config.get("DATABASE_URL"):
         config["DATABASE_URL"] = f"sqlite:///{instance / 'marketplace.db'}"
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]

@@ -88,6 +88,8 @@ def enqueue_after_commit(session: Session, task, *args) -> None:
 
 @sa.event.listens_for(Session, "after_commit")
 def _dispatch(session):
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT was released: the real commit is still to come
     tasks = session.info.pop("after_commit_tasks", [])
     for task, args in tasks:
         try:
@@ -98,4 +100,23 @@ def _dispatch(session):
 
 @sa.event.listens_for(Session, "after_rollback")
 def _forget(session):
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT was rolled back: see _forget_savepoint
     session.info.pop("after_commit_tasks", None)
+    session.info.pop("savepoint_marks", None)
+
+
+@sa.event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session, transaction):
+    if transaction.nested:
+        marks = session.info.setdefault("savepoint_marks", {})
+        marks[id(transaction)] = len(session.info.get("after_commit_tasks", []))
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _forget_savepoint(session, previous_transaction):
+    """Jobs queued inside a SAVEPOINT that was rolled back are dropped; the others stay queued."""
+    if previous_transaction.nested:
+        mark = session.info.get("savepoint_marks", {}).pop(id(previous_transaction), None)
+        if mark is not None and "after_commit_tasks" in session.info:
+            del session.info["after_commit_tasks"][mark:]

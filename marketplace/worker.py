@@ -4,3 +4,4 @@ from marketplace.jobs import huey  # noqa: F401
 from marketplace.listings import tasks as _listing_tasks  # noqa: F401
 from marketplace.matching import tasks as _matching_tasks  # noqa: F401
 from marketplace.notifications import tasks as _notification_tasks  # noqa: F401
+from marketplace.search import tasks as _search_tasks  # noqa: F401

@@ -10,6 +10,26 @@ ROLES = ["anonymous", "alice", "bob", "carol", "practitioner", "other_practition
 LOGIN = "login"  # anonymous → redirected to the log-in page
 
 
+@pytest.fixture(autouse=True)
+def notification_centre(request):
+    """Alice's notification (Bob's message in `world`), saved search and category mute, for the matrices."""
+    if "world" not in request.fixturenames:
+        return
+    import sqlalchemy as sa
+
+    from marketplace.extensions import db
+    from marketplace.notifications.alerts import create_saved_search
+    from marketplace.notifications.models import Notification
+    from marketplace.notifications.services import mute_category
+
+    world = request.getfixturevalue("world")
+    alice = world["alice"]
+    world["alice_notification"] = db.session.scalar(sa.select(Notification).where(Notification.user_id == alice.id))
+    world["alice_alert"] = create_saved_search(alice, {"query": "drêches"})
+    world["alice_mute"] = mute_category(alice, "energy")
+    db.session.commit()
+
+
 def expect(default, **overrides):
     return {role: overrides.get(role, default) for role in ROLES}
 
@@ -19,7 +39,8 @@ GET_MATRIX = [
     ("main.home", "/", expect(200)),
     ("main.health", "/sante", expect(200)),
     ("listings.browse", "/annonces", expect(200)),
-    ("listings.browse", "/annonces?kind=offer&category=materials&territory={t1.id}&postcode=29000&radius_km=20&q=palettes", expect(200)),
+    # Words go to the search page, with the same filters.
+    ("listings.browse", "/annonces?kind=offer&category=materials&territory={t1.id}&postcode=29000&radius_km=20&q=palettes", expect(302)),
     ("listings.browse", "/annonces?postcode=99999&page=abc", expect(200)),
     ("listings.show", "/annonces/{a_draft.id}", expect(404, alice=200)),
     ("listings.show", "/annonces/{a_pending.id}", expect(404, alice=200, practitioner=200, admin=200)),
@@ -58,6 +79,7 @@ GET_MATRIX = [
     ("territories.show", "/territoires/{t1.id}", expect(403, anonymous=LOGIN, practitioner=200, admin=200)),
     ("territories.show", "/territoires/{t2.id}", expect(403, anonymous=LOGIN, other_practitioner=200, admin=200)),
     ("territories.edit", "/territoires/{t1.id}/modifier", expect(403, anonymous=LOGIN, admin=200)),
+    ("imports.upload", "/import/", expect(403, anonymous=LOGIN, practitioner=200, other_practitioner=200, admin=200)),
     ("accounts.signup", "/compte/inscription", expect(302, anonymous=200)),
     ("accounts.login", "/compte/connexion", expect(302, anonymous=200)),
     ("accounts.forgot_password", "/compte/mot-de-passe-oublie", expect(200)),
@@ -70,6 +92,16 @@ GET_MATRIX = [
     ("vocabulary.edit", "/vocabulaire/thesaurus", expect(403, anonymous=LOGIN, practitioner=200,
                                                          other_practitioner=200, admin=200)),
     ("main.dev_mail_message", "/dev/mail/x", expect(404)),
+    ("search.index", "/recherche", expect(200)),
+    ("search.index", "/recherche?q=palettes&kind=offer&category=materials&chapter=15&territory={t1.id}&hazardous=0"
+                     "&postcode=29000&radius_km=20&sort=distance&page=1", expect(200)),
+    ("search.index", "/recherche?q=<script>&postcode=99999&radius_km=abc&page=abc&kind=x&sort=x", expect(200)),
+    ("notifications.index", "/notifications", expect(200, anonymous=LOGIN)),
+    ("notifications.preferences", "/notifications/preferences", expect(200, anonymous=LOGIN)),
+    ("notifications.alerts_index", "/alertes", expect(200, anonymous=LOGIN)),
+    ("notifications.create_alert", "/alertes/nouvelle?q=palettes&kind=offer&territory={t1.id}",
+     expect(200, anonymous=LOGIN)),
+    ("notifications.unsubscribe", "/notifications/desabonnement/forged", expect(400)),
 ]
 
 # POST routes a role must NOT be able to use on another's object: (endpoint, path, data, roles refused).
@@ -91,6 +123,8 @@ FORBIDDEN_POSTS = [
     ("conversations.show", "/messages/{conversation.id}", {"body": "Intrusion"},
      ["carol", "practitioner", "admin", "outsider"]),
     ("conversations.respond", "/annonces/{a_published.id}/repondre", {"message": "Moi-même"}, ["alice"]),
+    ("imports.upload", "/import/", {}, ["alice", "bob", "carol", "outsider"]),
+    ("imports.confirm", "/import/confirmer", {"token": "A" * 32}, ["alice", "bob", "carol", "outsider"]),
     ("territories.create", "/territoires/nouveau", {"name": "X", "kind": "postcodes", "postcodes": "29900",
                                                     "dormant_after_days": "60"}, ["alice", "practitioner"]),
     ("territories.edit", "/territoires/{t1.id}/modifier", {"name": "X"}, ["alice", "practitioner"]),
@@ -102,6 +136,19 @@ FORBIDDEN_POSTS = [
      ["alice", "bob", "other_practitioner"]),
     ("vocabulary.edit", "/vocabulaire/thesaurus", {"content": "a, b"}, ["alice", "practitioner", "outsider"]),
     ("vocabulary.reset", "/vocabulaire/uses/retablir", {}, ["alice", "practitioner", "outsider"]),
+    ("notifications.mark_read", "/notifications/{alice_notification.id}/lue", {"open": "1"},
+     ["bob", "carol", "practitioner", "other_practitioner", "admin", "outsider"]),
+    ("notifications.toggle_alert", "/alertes/{alice_alert.id}/pause", {},
+     ["bob", "carol", "practitioner", "other_practitioner", "admin", "outsider"]),
+    ("notifications.delete_alert", "/alertes/{alice_alert.id}/supprimer", {},
+     ["bob", "carol", "practitioner", "other_practitioner", "admin", "outsider"]),
+    ("notifications.unmute", "/notifications/sourdines/{alice_mute.id}/retirer", {},
+     ["bob", "carol", "practitioner", "other_practitioner", "admin", "outsider"]),
+    ("notifications.mute_listing", "/annonces/{a_draft.id}/sourdine", {},
+     ["bob", "carol", "practitioner", "other_practitioner", "admin", "outsider"]),
+    # Own data only (nothing of anyone else's to refuse): anonymous visitors go to the log-in page.
+    ("notifications.mark_all_read", "/notifications/tout-lu", {}, []),
+    ("notifications.mute_category", "/notifications/preferences/categories", {"category": "water"}, []),
 ]
 
 
@@ -134,6 +181,7 @@ def test_get_routes_for_every_role(app, world, role):
 
 def _snapshot(world):
     from marketplace.extensions import db
+    from marketplace.notifications import services
 
     db.session.expire_all()
     return {
@@ -142,6 +190,8 @@ def _snapshot(world):
         "a_name": world["a"].name, "a_sites": len(world["a"].sites),
         "messages": len(world["conversation"].messages),
         "t1": (world["t1"].name, len(world["t1"].assignments), len(world["t1"].trusts)),
+        "alice_centre": (world["alice_notification"].read_at, world["alice_alert"].active,
+                         len(services.mutes_of(world["alice"].id))),
     }
 
 
@@ -187,12 +237,18 @@ def test_every_post_without_csrf_token_is_refused(app, world):
     for rule in app.url_map.iter_rules():
         if "POST" not in rule.methods or rule.endpoint.startswith("api."):
             continue  # the API takes no cookies (bearer token only), so CSRF cannot apply: tests/api checks it
+        if rule.endpoint == "notifications.unsubscribe":
+            # RFC 8058 one-click unsubscribe: mail providers POST without a session or token; the signed
+            # link is the protection (tests/notifications/test_unsubscribe.py).
+            continue
         values = {}
         for arg in rule.arguments:
             values[arg] = {
                 "listing_id": world["a_published"].id, "company_id": world["a"].id, "site_id": world["a"].sites[0].id,
                 "territory_id": world["t1"].id, "user_id": world["practitioner"].id, "photo_id": 1,
                 "conversation_id": world["conversation"].id, "code": "en", "token": "x", "name": "thesaurus",
+                "notification_id": world["alice_notification"].id, "search_id": world["alice_alert"].id,
+                "mute_id": world["alice_mute"].id,
             }[arg]
         path = app.url_map.bind("localhost").build(rule.endpoint, values)
         response = client.post(path, data={"title": "x", "body": "x", "email": "x@example.fr"}, csrf=False)

@@ -11,6 +11,7 @@ from marketplace.accounts.tokens import make_token, read_token
 from marketplace.extensions import db
 from marketplace.models_base import utcnow
 from marketplace.notifications.services import external_url, queue_email
+from marketplace.search.indexing import schedule_company_listings, schedule_site_listings
 from marketplace.territories.services import place_site
 
 COMPANY_FIELDS = (
@@ -49,7 +50,10 @@ def create_company(actor: User | None, data: dict, site: dict) -> Company:
 
 
 def update_company(company: Company, data: dict) -> None:
+    name = company.name
     _apply_company_fields(company, data)
+    if company.name != name:  # the name is searchable with each of the company's listings
+        schedule_company_listings(company.id)
 
 
 def _locate(site: Site, postcode: str, city: str | None) -> None:
@@ -74,6 +78,7 @@ def update_site(site: Site, name: str, postcode: str, city: str | None = None, a
     site.address = (address or "").strip()
     _locate(site, postcode, city)
     place_site(site)
+    schedule_site_listings([site.id])  # place and territories are indexed with its listings
 
 
 def remove_site(site: Site) -> None:

@@ -1,4 +1,5 @@
-"""Answering a listing and replying in its conversation; each message mails the other company."""
+"""Answering a listing and replying in its conversation; each message notifies the other company
+(in the app, and by e-mail unless they chose otherwise)."""
 from __future__ import annotations
 
 from decimal import Decimal
@@ -11,7 +12,7 @@ from marketplace.conversations.models import Conversation, Message
 from marketplace.extensions import db
 from marketplace.listings.models import Listing
 from marketplace.models_base import utcnow
-from marketplace.notifications.services import external_url, queue_email
+from marketplace.notifications.services import external_url, notify
 
 
 def find(listing: Listing, company: Company) -> Conversation | None:
@@ -47,11 +48,11 @@ def _post(actor: User, conversation: Conversation, body: str, first: bool) -> Me
     listing = conversation.listing
     subject = (_l("Nouvelle réponse à votre annonce « %(title)s »", title=listing.title) if first
                else _l("Nouveau message : « %(title)s »", title=listing.title))
+    link = external_url("conversations.show", conversation_id=conversation.id)
     for user in other.members:
-        if user.is_active:
-            queue_email(user.email, "conversation.message", subject, "conversation_message", locale=user.locale,
-                        user=user, actor=actor, listing=listing, message=message, conversation=conversation,
-                        link=external_url("conversations.show", conversation_id=conversation.id))
+        notify(user, "message", subject, message.body, link, f"message:{message.id}", listing=listing,
+               email_template="conversation_message", email_kind="conversation.message",
+               actor=actor, message=message, conversation=conversation)
     return message
 
 

@@ -4,6 +4,7 @@ Exit code 0 when the file was read (even if some lines were refused: they are li
 file itself cannot be used, 2 for a wrong option (unknown --actor)."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -44,7 +45,7 @@ def import_listings(file: Path, publish: bool, no_notify: bool, actor_email: str
     for warning in parsed.warnings:
         click.echo(f"Attention : {warning}", err=True)
 
-    with click.progressbar(length=len(parsed.rows), label="Import", file=click.get_text_stream("stderr")) as bar:
+    with click.progressbar(length=len(parsed.rows), label="Import", file=sys.stderr) as bar:
         report = import_rows(parsed, actor=actor, publish=publish, notify=not no_notify,
                              progress=lambda done, _total: bar.update(done - bar.pos))
     db.session.commit()

@@ -228,7 +228,7 @@ def _read_xlsx(content: bytes) -> Table:
                        enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1)]
             finally:
                 workbook.close()
-    except Exception as exc:  # a corrupt zip or sheet can fail in many ways, all meaning "unreadable"
+    except Exception as exc:  # noqa: BLE001 — a corrupt zip or sheet fails in many ways, all "unreadable"
         raise FileError(_("Classeur illisible (%(reason)s) : ouvrez-le dans votre tableur et enregistrez-le au "
                           "format .xlsx ou « CSV UTF-8 ».", reason=type(exc).__name__)) from None
     header_at = next((i for i, (_n, cells) in enumerate(raw) if any(_cell_text(c) for c in cells)), None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -19,7 +20,13 @@ from marketplace import reference
 from marketplace.accounts.models import Company, Site, User
 from marketplace.companies.services import create_company
 from marketplace.extensions import db
-from marketplace.imports.rows import ImportRow, Line, ParsedFile, RowError, in_territories
+from marketplace.imports.rows import (
+    ImportRow,
+    Line,
+    ParsedFile,
+    RowError,
+    in_territories,
+)
 from marketplace.listings import services as listing_services
 from marketplace.listings.models import Listing, ListingEvent
 from marketplace.models_base import utcnow
@@ -30,6 +37,7 @@ SITE_NAME = "Site principal"  # name of the first site of a company created by a
 # An import publishes drafts and listings waiting for approval; it never revives a listing that its
 # company reserved, closed or withdrew, nor one that expired.
 PUBLISHABLE = ("draft", "pending")
+# Where `marketplace.jobs.enqueue_after_commit` keeps the jobs to start once the transaction commits.
 
 
 @dataclass
@@ -67,10 +75,14 @@ class ImportReport:
 
 
 def after_import(listing_ids: list[int], notify: bool) -> None:
-    """Called once per import with every listing created or updated, before the caller commits.
-    Matching plugs in here (find the companies to tell about these listings, unless `notify` is
-    False); for now there is nothing to do."""
-    return None
+    """Called once per import with every listing created or updated, before the caller commits:
+    the published ones are matched after the commit, and their takers told unless `notify` is False."""
+    if not listing_ids:
+        return
+    published = db.session.scalars(
+        sa.select(Listing).where(Listing.id.in_(listing_ids), Listing.status == "published")).all()
+    for listing in published:
+        listing_services.schedule_matching(listing, notify=notify)
 
 
 def name_key(name: str) -> str:
@@ -174,12 +186,11 @@ def _refuser(errors: list[RowError], number: int) -> Callable[[str, str], None]:
     return lambda column, message: errors.append(RowError(number, column, message))
 
 
-def _ensure_transaction() -> None:
-    """SQLite's Python driver opens its transaction only at the first INSERT/UPDATE; a SAVEPOINT issued
-    before that would start the transaction itself and its release would commit each line at once."""
-    connection = db.session.connection()
-    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
-        connection.exec_driver_sql("BEGIN")
+@contextmanager
+def _line_savepoint():
+    """One SAVEPOINT per line: a line the database refuses leaves nothing behind, the others stay."""
+    with db.session.begin_nested():
+        yield
 
 
 def _publish(listing: Listing, actor: User | None) -> None:
@@ -207,7 +218,7 @@ def _write(planned: PlannedLine, actor: User | None, publish: bool) -> tuple[Lis
         listing.ref = row.ref
     else:
         listing = planned.listing
-        listing_services.update(actor, listing, site, row.listing_data())
+        listing_services.update(actor, listing, site, row.listing_data(), rematch=False)  # see after_import
     if publish and listing.status in PUBLISHABLE:
         _publish(listing, actor)
     db.session.flush()
@@ -227,11 +238,17 @@ def import_rows(rows: ParsedFile | Iterable[ImportRow], actor: User | None = Non
     todo = [p for p in planned if p.status != "error"]
     for p in planned:
         report.errors.extend(p.errors)
-    if todo:
-        _ensure_transaction()
+    _write_all(todo, actor, publish, report, progress)
+    report.errors.sort(key=lambda error: error.line)
+    after_import(report.listing_ids, notify)
+    return report
+
+
+def _write_all(todo: list[PlannedLine], actor: User | None, publish: bool, report: ImportReport,
+               progress: Callable[[int, int], None] | None) -> None:
     for done, item in enumerate(todo, start=1):
         try:
-            with db.session.begin_nested():
+            with _line_savepoint():
                 listing, created, company_created = _write(item, actor, publish)
         except SQLAlchemyError as exc:
             log.warning("import line %s (ref %s) refused by the database: %s", item.row.line, item.row.ref, exc)
@@ -248,6 +265,3 @@ def import_rows(rows: ParsedFile | Iterable[ImportRow], actor: User | None = Non
                 report.updated += 1
         if progress is not None:
             progress(done, len(todo))
-    report.errors.sort(key=lambda error: error.line)
-    after_import(report.listing_ids, notify)
-    return report

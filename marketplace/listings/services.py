@@ -14,7 +14,8 @@ from marketplace.jobs import enqueue_after_commit
 from marketplace.listings import photos as photo_store
 from marketplace.listings.models import Listing, ListingEvent, ListingPhoto
 from marketplace.models_base import utcnow
-from marketplace.notifications.services import external_url, queue_email
+from marketplace.notifications.services import external_url, notify
+from marketplace.search.indexing import schedule_listing
 
 EDITABLE_FIELDS = (
     "kind", "title", "description", "category", "waste_code", "quantity", "unit", "frequency", "price_mode",
@@ -29,6 +30,7 @@ class TransitionError(Exception):
 def _event(listing: Listing, actor: User | None, action: str, before: str | None, note: str | None = None):
     db.session.add(ListingEvent(listing_id=listing.id, actor_id=actor.id if actor else None, action=action,
                                 from_status=before, to_status=listing.status, note=note))
+    schedule_listing(listing)
 
 
 def apply_fields(listing: Listing, data: dict) -> None:
@@ -53,12 +55,12 @@ def create(actor: User, company: Company, site: Site, data: dict) -> Listing:
     return listing
 
 
-def update(actor: User, listing: Listing, site: Site, data: dict) -> None:
+def update(actor: User, listing: Listing, site: Site, data: dict, rematch: bool = True) -> None:
     apply_fields(listing, data)
     listing.site = site
     listing.last_activity_at = utcnow()
     _event(listing, actor, "edited", listing.status)
-    if listing.status == "published":
+    if rematch and listing.status == "published":
         schedule_matching(listing)
 
 
@@ -137,20 +139,26 @@ def reject(actor: User, listing: Listing, reason: str) -> None:
 
 
 def _tell_owner(listing: Listing, kind: str, subject, template: str) -> None:
+    """The author (else every member) hears the moderation decision, once per decision."""
     recipients = [u for u in listing.company.members if u.is_active]
     author = listing.author if listing.author and listing.author.company_id == listing.company_id else None
+    decision = f"moderation:{listing.id}:{listing.status}:{listing.moderated_at:%Y%m%dT%H%M%S%f}"
     for user in [author] if author else recipients:
-        queue_email(user.email, kind, subject, template, locale=user.locale, user=user, listing=listing,
-                    link=external_url("listings.show", listing_id=listing.id))
+        body = (_l("Motif : %(reason)s", reason=listing.rejection_reason) if listing.status == "draft"
+                else _l("« %(title)s » est visible de toutes les entreprises.", title=listing.title))
+        notify(user, "moderation", subject, body, external_url("listings.show", listing_id=listing.id), decision,
+               listing=listing, email_template=template, email_kind=kind)
 
 
 def _tell_moderators(listing: Listing) -> None:
-    """The practitioners of the site's territories hear that a listing waits for them."""
+    """The practitioners of the site's territories hear that a listing waits for them (once per submission)."""
     practitioners = {a.user for t in listing.site.territories for a in t.assignments if a.user.is_active}
+    submission = f"pending:{listing.id}:{listing.submitted_at:%Y%m%dT%H%M%S%f}"
     for user in sorted(practitioners, key=lambda u: u.id):
-        queue_email(user.email, "listing.pending", _l("Annonce à valider : %(title)s", title=listing.title),
-                    "listing_pending", locale=user.locale, user=user, listing=listing,
-                    link=external_url("listings.show", listing_id=listing.id))
+        notify(user, "pending", _l("Annonce à valider : %(title)s", title=listing.title),
+               _l("%(company)s, %(city)s", company=listing.company.name, city=listing.site.city),
+               external_url("listings.show", listing_id=listing.id), submission, listing=listing,
+               email_template="listing_pending", email_kind="listing.pending")
 
 
 OWNER_TRANSITIONS = {

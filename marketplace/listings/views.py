@@ -44,6 +44,10 @@ def _editable(listing_id: int) -> Listing:
 
 @bp.route("/annonces")
 def browse():
+    words = (request.args.get("q") or "").strip()
+    if words:  # words go to full-text search (analysis, synonyms, typos), with the same filters
+        kept = {k: v for k in ("kind", "category", "territory", "postcode", "radius_km") if (v := request.args.get(k))}
+        return redirect(url_for("search.index", q=words, **kept))
     territories = db.session.scalars(sa.select(Territory).order_by(Territory.name)).all()
     form = BrowseForm(request.args, territories=territories)
     valid = form.validate()

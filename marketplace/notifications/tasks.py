@@ -1,10 +1,10 @@
 """Delivery of the outbox: one job per message, retried with back-off; a periodic sweep re-queues
-what a lost job or a long SMTP outage left pending. A message marked sent is never sent again."""
+what a lost job or a long SMTP outage left pending. A message marked sent is never sent again.
+Every morning, the daily digest groups what people chose to hear about once a day."""
 from __future__ import annotations
 
 import logging
 import smtplib
-import socket
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -34,12 +34,12 @@ def send_now(email: OutgoingEmail) -> bool:
         body=email.body_text,
         html=email.body_html,
         sender=current_app.config["MAIL_DEFAULT_SENDER"],
-        extra_headers={"X-Marketplace-Email-Id": str(email.id)},
+        extra_headers={"X-Marketplace-Email-Id": str(email.id), **(email.extra_headers or {})},
     )
     email.attempts += 1
     try:
         mail.send(message)
-    except (OSError, smtplib.SMTPException, socket.timeout) as exc:
+    except (TimeoutError, OSError, smtplib.SMTPException) as exc:
         email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         email.next_attempt_at = utcnow() + backoff(email.attempts)
         if email.attempts >= MAX_ATTEMPTS:
@@ -90,3 +90,11 @@ def deliver_due(limit: int = 200) -> int:
 @app_periodic_task(crontab(minute="*"))
 def sweep_outbox() -> int:
     return deliver_due()
+
+
+@app_periodic_task(crontab(hour="7", minute="0"))
+def daily_digest() -> int:
+    """One e-mail per person with their notifications left for the digest (Huey's clock: UTC)."""
+    from marketplace.notifications.digest import send_digests
+
+    return send_digests()

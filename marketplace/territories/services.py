@@ -11,6 +11,7 @@ from marketplace.accounts.models import (
     User,
 )
 from marketplace.extensions import db
+from marketplace.search.indexing import schedule_site_listings
 from marketplace.territories.rules import territory_contains
 
 
@@ -33,7 +34,9 @@ def save_territory(territory: Territory, **fields) -> Territory:
     if territory.id is None:
         db.session.add(territory)
     db.session.flush()
+    before = {s.id for s in territory.sites}
     refresh_territory(territory)
+    schedule_site_listings(before ^ {s.id for s in territory.sites})  # territories are search filters
     return territory
 
 

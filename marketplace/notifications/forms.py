@@ -1,0 +1,76 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, SelectField, StringField
+from wtforms.validators import Length, NumberRange, Optional, ValidationError
+
+from marketplace import labels, reference
+from marketplace.notifications.labels import KIND_LABELS, MODE_LABELS
+from marketplace.notifications.models import KINDS
+
+
+class PreferencesForm(FlaskForm):
+    """One choice per kind (instant, daily digest, never) and "tout couper"."""
+
+    match = SelectField(KIND_LABELS["match"])
+    alert = SelectField(KIND_LABELS["alert"])
+    message = SelectField(KIND_LABELS["message"])
+    moderation = SelectField(KIND_LABELS["moderation"])
+    pending = SelectField(KIND_LABELS["pending"])
+    everything_off = BooleanField(_l("Tout couper : ne plus rien recevoir, ni par e-mail ni dans l'application"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for kind in KINDS:
+            self[kind].choices = labels.choices(MODE_LABELS)
+
+    def modes(self) -> dict[str, str]:
+        return {kind: self[kind].data for kind in KINDS}
+
+
+class MuteCategoryForm(FlaskForm):
+    category = SelectField(_l("Catégorie"), choices=[])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.category.choices = labels.choices(labels.CATEGORIES_SHORT)
+
+
+class SavedSearchForm(FlaskForm):
+    """An alerte: the browse filters (same field names as the listing index) and a name."""
+
+    name = StringField(_l("Nom de l'alerte"), validators=[Optional(), Length(max=120)],
+                       description=_l("Facultatif : par défaut, les mots et filtres choisis."))
+    q = StringField(_l("Mots"), validators=[Optional(), Length(max=200)],
+                    description=_l("Chaque mot (ou un synonyme connu, ex. « GRVS » pour « big bag ») doit figurer dans l'annonce."))
+    kind = SelectField(_l("Type"), choices=[], validators=[Optional()])
+    category = SelectField(_l("Catégorie"), choices=[], validators=[Optional()])
+    territory = SelectField(_l("Territoire"), choices=[], validators=[Optional()])
+    postcode = StringField(_l("Près du code postal"), validators=[Optional(), Length(min=5, max=5)])
+    radius_km = IntegerField(_l("Rayon (km)"), default=30, validators=[Optional(), NumberRange(min=1, max=500)])
+
+    def __init__(self, *args, territories=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind.choices = labels.choices(labels.KINDS_PLURAL, blank=str(_l("Offres et besoins")))
+        self.category.choices = labels.choices(labels.CATEGORIES_SHORT, blank=str(_l("Toutes")))
+        self.territory.choices = [("", str(_l("Tous")))] + [(str(t.id), t.name) for t in territories]
+
+    def validate_postcode(self, field):
+        if field.data and not reference.postcodes().get(field.data.strip()):
+            raise ValidationError(_l("Code postal inconnu."))
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        has_words = bool((self.q.data or "").strip())
+        if valid and not has_words and not any(f.data for f in (self.category, self.territory, self.postcode)):
+            self.q.errors = [_l("Indiquez des mots ou au moins un filtre : sans critère, l'alerte "
+                                "vous préviendrait de chaque annonce.")]
+            valid = False
+        return valid
+
+    def saved_search_data(self) -> dict:
+        return {
+            "name": self.name.data, "query": self.q.data, "kind": self.kind.data or None,
+            "category": self.category.data or None,
+            "territory_id": int(self.territory.data) if self.territory.data else None,
+            "postcode": self.postcode.data, "radius_km": self.radius_km.data,
+        }
