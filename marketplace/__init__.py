@@ -89,18 +89,14 @@ def _sqlite_pragmas(app: Flask):
 
         @sa.event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection, _record):
-            # Let SQLAlchemy, not the driver, open transactions, so that SAVEPOINTs behave
-            # (SQLAlchemy's documented recipe for pysqlite).
-            dbapi_connection.isolation_level = None
+            # The driver keeps opening transactions at the first write only, so a request that reads
+            # never holds a stale snapshot (which would make its later write fail at once with
+            # "database is locked"); SAVEPOINTs go through models_base.savepoint() for that reason.
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
-
-        @sa.event.listens_for(engine, "begin")
-        def _on_begin(connection):
-            connection.exec_driver_sql("BEGIN")
 
 
 def _register_blueprints(app: Flask):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -29,7 +28,7 @@ from marketplace.imports.rows import (
 )
 from marketplace.listings import services as listing_services
 from marketplace.listings.models import Listing, ListingEvent
-from marketplace.models_base import utcnow
+from marketplace.models_base import savepoint, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -186,11 +185,9 @@ def _refuser(errors: list[RowError], number: int) -> Callable[[str, str], None]:
     return lambda column, message: errors.append(RowError(number, column, message))
 
 
-@contextmanager
 def _line_savepoint():
     """One SAVEPOINT per line: a line the database refuses leaves nothing behind, the others stay."""
-    with db.session.begin_nested():
-        yield
+    return savepoint()
 
 
 def _publish(listing: Listing, actor: User | None) -> None:

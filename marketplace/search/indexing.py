@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from datetime import timezone
 from collections.abc import Callable, Iterable
 
 import sqlalchemy as sa
@@ -99,7 +100,7 @@ def document(listing: Listing) -> dict:
         doc["latitude"] = float(site.latitude)
         doc["longitude"] = float(site.longitude)
     if listing.published_at is not None:
-        doc["published_at"] = listing.published_at
+        doc["published_at"] = int(listing.published_at.replace(tzinfo=timezone.utc).timestamp())
     return doc
 
 

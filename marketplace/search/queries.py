@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from markupsafe import Markup, escape
 from whoosh import highlight, qparser
 from whoosh.query import And, Every, NumericRange, Or, Phrase, Query, Term
-from whoosh.sorting import FieldFacet, FunctionFacet
+from whoosh.sorting import FieldFacet, FunctionFacet, ScoreFacet
 from whoosh.spelling import Corrector, ListCorrector
 
 from marketplace.reference import distance_km
@@ -126,10 +126,18 @@ def _in_fields(words: tuple[str, ...], boost: float = 1.0) -> Query:
     return Or([Phrase(f, list(words), slop=1, boost=boost) for f in TEXT_FIELDS])
 
 
+def _alternatives(key: tuple[str, ...], vocabulary: Vocabulary) -> list[tuple[str, ...]]:
+    """The typed term, then its synonyms minus those it already covers: "palette bois" adds nothing
+    to "palette" (every document with the phrase has the word)."""
+    synonyms = [s for s in vocabulary.synonyms(key) if s != key]
+    words = [set(key)] + [{s[0]} for s in synonyms if len(s) == 1]
+    return [key] + [s for s in synonyms if len(s) == 1 or not any(w <= set(s) for w in words)]
+
+
 def _clause(key: tuple[str, ...], vocabulary: Vocabulary) -> Query:
     # The words typed may be anywhere in the text; a synonym of several words must be a phrase.
     typed = _in_fields(key) if len(key) == 1 else And([_in_fields((w,)) for w in key])
-    alternatives = [typed] + [_in_fields(s, SYNONYM_BOOST) for s in vocabulary.synonyms(key) if s != key]
+    alternatives = [typed] + [_in_fields(s, SYNONYM_BOOST) for s in _alternatives(key, vocabulary)[1:]]
     return alternatives[0] if len(alternatives) == 1 else Or(alternatives)
 
 
@@ -216,25 +224,38 @@ def facet_counts(searcher, docs) -> dict[str, dict[str, int]]:
 # --- highlighting -------------------------------------------------------------------------------
 
 
-def _highlighters():
-    # HtmlFormatter escapes the text around matches; the only markup it adds is <mark>.
-    formatter = highlight.HtmlFormatter(tagname="mark", classname="hl", termclass="t", between=" … ")
-    return (highlight.Highlighter(fragmenter=highlight.WholeFragmenter(), formatter=formatter),
-            highlight.Highlighter(fragmenter=highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60),
-                                  formatter=formatter))
+class _Highlighter:
+    """Matches of the query's words wrapped in <mark>; Whoosh's HtmlFormatter escapes everything else."""
+
+    def __init__(self, searcher, query: Query):
+        self.words = frozenset(text for fieldname, text in query.all_terms() if fieldname == "title")
+        self.analyzer = searcher.schema["title"].analyzer
+        self.formatter = highlight.HtmlFormatter(tagname="mark", classname="hl", termclass="t", between=" … ")
+        self.whole = highlight.WholeFragmenter()
+        self.context = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
+
+    def _marked(self, text: str, fragmenter, top: int) -> str:
+        if not self.words or not text:
+            return ""
+        return highlight.highlight(text, self.words, self.analyzer, fragmenter, self.formatter, top=top)
+
+    def title(self, text: str) -> Markup:
+        return Markup(self._marked(text, self.whole, 1) or escape(text))
+
+    def snippet(self, text: str) -> Markup:
+        marked = self._marked(text, self.context, 2)
+        if marked:
+            return Markup(marked)
+        text = " ".join((text or "").split())
+        if len(text) > SNIPPET_CHARS:
+            text = text[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
+        return escape(text)
 
 
-def _plain_snippet(text: str) -> Markup:
-    text = " ".join((text or "").split())
-    if len(text) > SNIPPET_CHARS:
-        text = text[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
-    return escape(text)
-
-
-def _hit(hit, whole, fragments, distances) -> SearchHit:
-    title = whole.highlight_hit(hit, "title", top=1) or escape(hit.get("title", ""))
-    snippet = fragments.highlight_hit(hit, "description", top=2) or _plain_snippet(hit.get("description", ""))
-    return SearchHit(listing_id=int(hit["id"]), title=Markup(title), snippet=Markup(snippet),
+def _hit(hit, highlighter: _Highlighter, distances) -> SearchHit:
+    stored = hit.fields()
+    return SearchHit(listing_id=int(stored["id"]), title=highlighter.title(stored.get("title", "")),
+                     snippet=highlighter.snippet(stored.get("description", "")),
                      distance_km=distances.get(hit.docnum) if distances is not None else None)
 
 
@@ -323,11 +344,15 @@ def _sort(params: SearchParams, has_text: bool) -> str:
 
 
 def _run(searcher, query: Query, filter_, sort: str, distances, limit: int):
-    sortedby = None
+    # Always a sorting collector (also by score): it keeps the set of every matching document,
+    # which the facet counts need; the top-N collector would run the query a second time for it.
+    newest = FieldFacet("published_at", reverse=True)
     if sort == "newest":
-        sortedby = FieldFacet("published_at", reverse=True)
+        sortedby = [newest]
     elif sort == "distance":
-        sortedby = FunctionFacet(lambda _searcher, docnum: distances.get(docnum, math.inf))
+        sortedby = [FunctionFacet(lambda _searcher, docnum: distances.get(docnum, math.inf)), newest]
+    else:
+        sortedby = [ScoreFacet(), newest]
     return searcher.search(query, filter=filter_, limit=limit, sortedby=sortedby)
 
 
@@ -368,9 +393,9 @@ def search(searcher, params: SearchParams, vocabulary: Vocabulary,
     if page > pages:  # a page past the end shows the last one
         page = pages
         results = _run(searcher, results.q, filter_, sort, distances, page * params.per_page)
-    whole, fragments = _highlighters()
+    highlighter = _Highlighter(searcher, results.q)
     start = (page - 1) * params.per_page
-    hits = [_hit(hit, whole, fragments, distances) for hit in results[start:start + params.per_page]]
+    hits = [_hit(hit, highlighter, distances) for hit in results[start:start + params.per_page]]
 
     suggestion = None
     if q and total < FEW_RESULTS:
