@@ -93,8 +93,8 @@ GET_MATRIX = [
                                                          other_practitioner=200, admin=200)),
     ("main.dev_mail_message", "/dev/mail/x", expect(404)),
     ("search.index", "/recherche", expect(200)),
-    ("search.index", "/recherche?q=palettes&kind=offer&category=materials&chapter=15&territory={t1.id}&hazardous=0"
-                     "&postcode=29000&radius_km=20&sort=distance&page=1", expect(200)),
+    ("search.index", ("/recherche?q=palettes&kind=offer&category=materials&chapter=15&territory={t1.id}"
+                      "&hazardous=0&postcode=29000&radius_km=20&sort=distance&page=1"), expect(200)),
     ("search.index", "/recherche?q=<script>&postcode=99999&radius_km=abc&page=abc&kind=x&sort=x", expect(200)),
     ("notifications.index", "/notifications", expect(200, anonymous=LOGIN)),
     ("notifications.preferences", "/notifications/preferences", expect(200, anonymous=LOGIN)),

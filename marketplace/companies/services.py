@@ -11,7 +11,10 @@ from marketplace.accounts.tokens import make_token, read_token
 from marketplace.extensions import db
 from marketplace.models_base import utcnow
 from marketplace.notifications.services import external_url, queue_email
-from marketplace.search.indexing import schedule_company_listings, schedule_site_listings
+from marketplace.search.indexing import (
+    schedule_company_listings,
+    schedule_site_listings,
+)
 from marketplace.territories.services import place_site
 
 COMPANY_FIELDS = (

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 import shutil
-from datetime import timezone
 from collections.abc import Callable, Iterable
+from datetime import UTC
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -96,11 +96,14 @@ def document(listing: Listing) -> dict:
         doc["waste_code"] = listing.waste_code
         doc["waste_chapter"] = listing.waste_code[:2]
         doc["waste_label"] = waste_code_words(listing.waste_code)
+    # Columns always get a value (see the schema); (0, 0) is far from any French site.
+    doc["latitude"] = doc["longitude"] = doc["published_at"] = 0
     if site.latitude is not None and site.longitude is not None:
-        doc["latitude"] = float(site.latitude)
-        doc["longitude"] = float(site.longitude)
+        doc["geocells"] = ",".join(index.geocells(site.latitude, site.longitude))
+        doc["latitude"] = round(site.latitude * index.MICRODEGREES)
+        doc["longitude"] = round(site.longitude * index.MICRODEGREES)
     if listing.published_at is not None:
-        doc["published_at"] = int(listing.published_at.replace(tzinfo=timezone.utc).timestamp())
+        doc["published_at"] = int(listing.published_at.replace(tzinfo=UTC).timestamp())
     return doc
 
 

@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 
 from markupsafe import Markup, escape
 from whoosh import highlight, qparser
-from whoosh.query import And, Every, NumericRange, Or, Phrase, Query, Term
+from whoosh.query import And, Every, Or, Phrase, Query, Term
 from whoosh.sorting import FieldFacet, FunctionFacet, ScoreFacet
 from whoosh.spelling import Corrector, ListCorrector
 
 from marketplace.reference import distance_km
 from marketplace.search.analysis import analyze
-from marketplace.search.index import TEXT_FIELDS
+from marketplace.search.index import MICRODEGREES, TEXT_FIELDS, cells_covering
 from marketplace.vocabulary.rules import Vocabulary
 
 PER_PAGE = 20
@@ -143,22 +143,10 @@ def _clause(key: tuple[str, ...], vocabulary: Vocabulary) -> Query:
 
 def text_clauses(q: str, vocabulary: Vocabulary) -> tuple[list[Query], list[str]]:
     """One clause per word or thesaurus term of the query; also the labels of the concepts used."""
-    tokens = analyze(q)
-    keys: list[tuple[str, ...]] = []
-    i = 0
-    while i < len(tokens):
-        size = 1
-        for n in range(min(vocabulary.longest, len(tokens) - i), 1, -1):
-            if tuple(tokens[i:i + n]) in vocabulary.term_concept:
-                size = n
-                break
-        key = tuple(tokens[i:i + size])
-        if key not in keys:
-            keys.append(key)
-        i += size
+    keys = _query_keys(q, vocabulary)
     clauses = [_clause(key, vocabulary) for key in keys]
-    concepts = [vocabulary.term_concept[k] for k in keys if k in vocabulary.term_concept]
-    expanded = list(dict.fromkeys(vocabulary.label(c) for c in concepts))
+    widened = [key for key in keys if len(_alternatives(key, vocabulary)) > 1]
+    expanded = list(dict.fromkeys(vocabulary.label(vocabulary.term_concept[key]) for key in widened))
     for parts in WASTE_CODE.findall(q):
         clauses.append(Term("waste_code", " ".join(parts)))
     return clauses, expanded
@@ -183,17 +171,18 @@ def _filters(params: SearchParams) -> list[Query]:
 
 
 def _within_radius(searcher, params: SearchParams, filters: list[Query]) -> dict[int, float]:
-    """Documents within the radius, with their distance: a bounding box on the index first, then the
-    exact great-circle distance on what it let through."""
+    """Documents within the radius, with their distance: the grid cells covering the bounding box
+    first (index terms), then the exact great-circle distance on what they let through."""
     lat, lon, radius = params.latitude, params.longitude, float(params.radius_km)
     dlat = radius / KM_PER_DEG_LAT
-    dlon = radius / (KM_PER_DEG_LON_EQUATOR * max(math.cos(math.radians(lat)), 0.01))
-    box = And(filters + [NumericRange("latitude", lat - dlat, lat + dlat),
-                         NumericRange("longitude", lon - dlon, lon + dlon)])
+    edge = min(abs(lat) + dlat, 89.0)  # the box's latitude farthest from the equator: its widest
+    dlon = radius / (KM_PER_DEG_LON_EQUATOR * math.cos(math.radians(edge)))
+    cells = Or([Term("geocells", cell) for cell in cells_covering(lat - dlat, lon - dlon, lat + dlat, lon + dlon)])
+    reader = searcher.reader()
+    lats, lons = reader.column_reader("latitude"), reader.column_reader("longitude")
     inside = {}
-    for docnum in searcher.docs_for_query(box):
-        stored = searcher.stored_fields(docnum)
-        km = distance_km(lat, lon, stored["latitude"], stored["longitude"])
+    for docnum in searcher.docs_for_query(And(filters + [cells]) if filters else cells):
+        km = distance_km(lat, lon, lats[docnum] / MICRODEGREES, lons[docnum] / MICRODEGREES)
         if km <= radius:
             inside[docnum] = km
     return inside
@@ -305,11 +294,28 @@ def thesaurus_words(thesaurus_text: str) -> list[str]:
     return sorted(words)
 
 
-def _known(searcher, word: str, vocabulary: Vocabulary) -> bool:
+def _query_keys(q: str, vocabulary: Vocabulary) -> list[tuple[str, ...]]:
+    """The query's analysed words, grouped into the longest thesaurus terms they form."""
+    tokens = analyze(q)
+    keys: list[tuple[str, ...]] = []
+    i = 0
+    while i < len(tokens):
+        size = 1
+        for n in range(min(vocabulary.longest, len(tokens) - i), 1, -1):
+            if tuple(tokens[i:i + n]) in vocabulary.term_concept:
+                size = n
+                break
+        key = tuple(tokens[i:i + size])
+        if key not in keys:
+            keys.append(key)
+        i += size
+    return keys
+
+
+def _known(searcher, word: str, thesaurus_tokens: set[str]) -> bool:
+    """A word of the listings, or part of a thesaurus term of the query ("big" of "big bag")."""
     terms = analyze(word)
-    if not terms:
-        return True
-    if tuple(terms) in vocabulary.term_concept:
+    if not terms or set(terms) <= thesaurus_tokens:
         return True
     return any(searcher.doc_frequency(f, t) for f in TEXT_FIELDS for t in terms)
 
@@ -319,7 +325,8 @@ def suggest(searcher, q: str, vocabulary: Vocabulary, extra_words: list[str] = (
     thesaurus), or None."""
     parser = qparser.QueryParser("spell", searcher.schema, plugins=[qparser.WhitespacePlugin()])
     parsed = parser.parse(q)
-    unknown = [("spell", t.text) for t in parsed.all_tokens() if not _known(searcher, t.text, vocabulary)]
+    thesaurus_tokens = {t for key in _query_keys(q, vocabulary) if key in vocabulary.term_concept for t in key}
+    unknown = [("spell", t.text) for t in parsed.all_tokens() if not _known(searcher, t.text, thesaurus_tokens)]
     if not unknown:
         return None
     correctors = [_NearestFirst(searcher.reader(), "spell")]
@@ -354,6 +361,16 @@ def _run(searcher, query: Query, filter_, sort: str, distances, limit: int):
     else:
         sortedby = [ScoreFacet(), newest]
     return searcher.search(query, filter=filter_, limit=limit, sortedby=sortedby)
+
+
+def _count(searcher, clauses: list[Query], filter_) -> int:
+    """How many documents these clauses find, with the same AND-then-OR rule as the search."""
+    if not clauses:
+        return 0
+    found = len(searcher.search(And(clauses), filter=filter_, limit=1))
+    if not found and len(clauses) > 1:
+        found = len(searcher.search(Or(clauses), filter=filter_, limit=1))
+    return found
 
 
 def search(searcher, params: SearchParams, vocabulary: Vocabulary,
@@ -400,11 +417,8 @@ def search(searcher, params: SearchParams, vocabulary: Vocabulary,
     suggestion = None
     if q and total < FEW_RESULTS:
         suggestion = suggest(searcher, q, vocabulary, spelling_words() if spelling_words else [])
-        if suggestion:
-            better, _ = text_clauses(suggestion, vocabulary)
-            alternative = Or(better) if better else None
-            if alternative is None or len(_run(searcher, alternative, filter_, "relevance", distances, 1)) <= total:
-                suggestion = None
+        if suggestion and _count(searcher, text_clauses(suggestion, vocabulary)[0], filter_) <= total:
+            suggestion = None  # only a correction that finds more is worth proposing
     return SearchResult(hits=hits, total=total, page=page, per_page=params.per_page, sort=sort,
                         facets=facet_counts(searcher, results.docs()), relaxed=relaxed,
                         suggestion=suggestion, expanded=expanded)

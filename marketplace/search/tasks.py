@@ -60,6 +60,13 @@ def apply_leftover_index_tasks() -> int:
     return apply_all(heal=True)
 
 
+def apply_now(wait_seconds: float = 60.0) -> int:
+    """Bring the index up to date before returning (for commands such as an import that must leave
+    it current when they exit): wait for a running writer, then apply every pending task."""
+    with holding_writer_lock(wait_seconds):
+        return indexing.apply_pending()
+
+
 @contextlib.contextmanager
 def holding_writer_lock(wait_seconds: float = 60.0, break_lock: bool = False):
     """Hold the writer lock (for `flask search rebuild`), waiting for a running writer to finish."""

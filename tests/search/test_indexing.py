@@ -149,3 +149,34 @@ def test_rebuild_keeps_changes_made_after_it_started(app, make_company, make_lis
 
     assert indexing.rebuild(progress=progress) == 1
     assert len(_pending()) == 1  # left for apply_pending
+
+
+def test_apply_now_waits_for_the_writer_and_leaves_the_index_current(app, make_company, make_listing, held_lock):
+    import threading
+
+    from marketplace.search.tasks import apply_now
+
+    listing = make_listing(make_company(), title="Palettes")
+    assert _pending() == [listing.id]
+    threading.Timer(0.3, held_lock.clear).start()  # the other writer finishes soon
+    assert apply_now(wait_seconds=10) == 1
+    assert _pending() == []
+    assert _indexed_ids(app) == {listing.id}
+
+
+def test_an_index_built_with_another_schema_is_rebuilt_not_misread(app, client, make_company, make_listing):
+    from whoosh import index as whoosh_index
+    from whoosh.fields import ID, Schema
+
+    from marketplace.search import index
+    from marketplace.search.tasks import apply_leftover_index_tasks
+
+    listing = make_listing(make_company(), title="Palettes")
+    path = Path(app.config["SEARCH_INDEX_PATH"])
+    folder = index.new_generation(path)
+    whoosh_index.create_in(str(folder), Schema(id=ID(stored=True, unique=True))).close()
+    index.swap_in(folder, path)
+    assert client.get("/recherche?q=palettes").status_code == 503
+    apply_leftover_index_tasks.call_local()
+    assert client.get("/recherche?q=palettes").status_code == 200
+    assert _indexed_ids(app) == {listing.id}
