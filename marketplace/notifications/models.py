@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from marketplace.extensions import db
 from marketplace.models_base import utcnow
 
-EMAIL_STATES = ("pending", "sent", "failed")
+EMAIL_STATES = ("pending", "sending", "sent", "failed")
 
 # What a person can be told about. Account e-mails (confirmation, reset, invitation) are not
 # notifications: they go straight to the outbox and can never be muted.

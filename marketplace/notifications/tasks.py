@@ -42,8 +42,7 @@ def send_now(email: OutgoingEmail) -> bool:
     except (TimeoutError, OSError, smtplib.SMTPException) as exc:
         email.last_error = f"{type(exc).__name__}: {exc}"[:2000]
         email.next_attempt_at = utcnow() + backoff(email.attempts)
-        if email.attempts >= MAX_ATTEMPTS:
-            email.state = "failed"
+        email.state = "failed" if email.attempts >= MAX_ATTEMPTS else "pending"
         log.warning("mail %s to %s not sent (attempt %s): %s", email.id, email.recipient, email.attempts, exc)
         return False
     email.state = "sent"
@@ -52,12 +51,26 @@ def send_now(email: OutgoingEmail) -> bool:
     return True
 
 
+CLAIM_MINUTES = 10
+
+
 def _claim(email_id: int) -> OutgoingEmail | None:
-    """Lock the row where the database can, so two workers never send the same message."""
-    query = sa.select(OutgoingEmail).where(OutgoingEmail.id == email_id, OutgoingEmail.state == "pending")
-    if db.engine.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    return db.session.scalars(query).first()
+    """Take a message with one atomic UPDATE, committed before sending: of two workers (the job and the
+    sweep, say) exactly one wins, on SQLite as on PostgreSQL. The claim is a lease: if the worker dies
+    while sending, the message is picked up again once the lease has run out."""
+    now = utcnow()
+    result = db.session.execute(
+        sa.update(OutgoingEmail)
+        .where(OutgoingEmail.id == email_id, sa.or_(
+            OutgoingEmail.state == "pending",
+            sa.and_(OutgoingEmail.state == "sending", OutgoingEmail.next_attempt_at <= now)))
+        .values(state="sending", next_attempt_at=now + timedelta(minutes=CLAIM_MINUTES))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    if result.rowcount != 1:
+        return None
+    return db.session.get(OutgoingEmail, email_id)
 
 
 @app_task()
@@ -74,7 +87,7 @@ def deliver_due(limit: int = 200) -> int:
     """Send every pending message whose next attempt is due. Returns how many went out."""
     ids = db.session.scalars(
         sa.select(OutgoingEmail.id)
-        .where(OutgoingEmail.state == "pending", OutgoingEmail.next_attempt_at <= utcnow())
+        .where(OutgoingEmail.state.in_(("pending", "sending")), OutgoingEmail.next_attempt_at <= utcnow())
         .order_by(OutgoingEmail.id)
         .limit(limit)
     ).all()

@@ -44,3 +44,19 @@ def test_message_is_a_text_and_html_pair(app, smtp):
     assert msg.get_body(preferencelist=("plain",)) is not None
     assert msg.get_body(preferencelist=("html",)) is not None
     assert msg["X-Marketplace-Email-Id"]
+
+
+def test_a_message_is_claimed_by_one_worker_only_and_the_lease_expires(app, smtp):
+    from marketplace.notifications.tasks import _claim
+
+    smtp.stop()
+    try:
+        queue(1)
+    finally:
+        smtp.start()
+    email = db.session.scalars(sa.select(OutgoingEmail)).one()
+    assert _claim(email.id) is not None
+    assert _claim(email.id) is None  # a second worker (or the sweep) gets nothing
+    email.next_attempt_at -= timedelta(minutes=11)  # the first worker died while sending
+    db.session.commit()
+    assert _claim(email.id) is not None
