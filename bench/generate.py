@@ -67,7 +67,7 @@ def main() -> int:
 
     app = create_app()
     with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"), revision="heads")
+        upgrade(directory=str(ROOT / "migrations"))
         generate(args.listings, random.Random(args.seed))
     return 0
 

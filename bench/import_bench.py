@@ -67,7 +67,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="import-bench-") as tmp:
         instance, sheet = Path(tmp) / "instance", Path(tmp) / "rows.csv"
         write_rows(sheet, args.rows, random.Random(7))
-        flask(instance, "db", "upgrade", "heads")
+        flask(instance, "db", "upgrade")
         for label in ("first import (creates)", "second import (updates)"):
             elapsed, summary = flask(instance, "listings", "import", str(sheet), "--publish", "--no-notify")
             print(f"{label:26} {args.rows} rows in {elapsed:6.1f} s = {args.rows / elapsed:7.0f} rows/s   [{summary}]")

@@ -42,7 +42,7 @@ def flask(instance: Path, *args: str) -> str:
 def product_rankings(data: Path, refs: list[str], k: int) -> dict[str, list[str]]:
     with tempfile.TemporaryDirectory(prefix="matching-quality-") as tmp:
         instance = Path(tmp)
-        flask(instance, "db", "upgrade", "heads")
+        flask(instance, "db", "upgrade")
         print(flask(instance, "listings", "import", str(data), "--publish", "--no-notify").strip().splitlines()[-1])
         shown = json.loads(flask(instance, "matching", "show", *refs, "--limit", str(k), "--json"))
     return {ref: [m["ref"] for m in matches] for ref, matches in shown.items()}

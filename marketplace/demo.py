@@ -35,6 +35,7 @@ from marketplace.listings import services
 from marketplace.jobs import enqueue_after_commit
 from marketplace.listings.models import Listing, ListingEvent
 from marketplace.matching.tasks import match_listing
+from marketplace.search.tasks import apply_index_tasks
 from marketplace.models_base import utcnow
 from marketplace.notifications.models import OutgoingEmail
 from marketplace.territories.services import (
@@ -578,6 +579,7 @@ def load(force: bool = False) -> list[tuple[str, str, str]] | None:
     published = db.session.scalars(sa.select(Listing.id).where(Listing.status == "published")).all()
     for listing_id in published:
         enqueue_after_commit(db.session(), match_listing, listing_id, False)
+    enqueue_after_commit(db.session(), apply_index_tasks)  # the index rows were written with the listings
     db.session.commit()
     return accounts
 

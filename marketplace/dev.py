@@ -28,7 +28,7 @@ def main() -> int:
     flask = [str(bin_dir / "flask"), "--app", "wsgi"]
 
     print(f"Instance : {instance} (base de données, index, fichiers envoyés, courriels)")
-    subprocess.run(flask + ["db", "upgrade", "heads"], check=True)
+    subprocess.run(flask + ["db", "upgrade"], check=True)
     subprocess.run(flask + ["demo", "load"], check=True)
 
     from marketplace import devmail

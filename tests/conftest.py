@@ -140,7 +140,7 @@ def migrated_database(tmp_path_factory, smtp_server, database_url):
     url = database_url or f"sqlite:///{folder / 'template.db'}"
     app = create_app(_base_config(folder, url, smtp_server.port))
     with app.app_context():
-        upgrade(revision="heads")  # parallel branches are merged before a release
+        upgrade()
         from marketplace.extensions import db
 
         db.engine.dispose()

@@ -49,6 +49,9 @@ def import_listings(file: Path, publish: bool, no_notify: bool, actor_email: str
         report = import_rows(parsed, actor=actor, publish=publish, notify=not no_notify,
                              progress=lambda done, _total: bar.update(done - bar.pos))
     db.session.commit()
+    from marketplace.search.tasks import apply_now
+
+    apply_now()  # interfaces.md: the search index is up to date when the command exits
 
     click.echo(f"créées: {report.created}, mises à jour: {report.updated}, rejetées: {report.rejected}")
     for error in report.errors:

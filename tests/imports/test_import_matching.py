@@ -27,3 +27,18 @@ def test_import_publish_matches_and_notifies_unless_told_not_to(runner, tmp_path
     loud = runner.invoke(args=["listings", "import", str(sheet), "--publish"])
     assert loud.exit_code == 0, loud.output
     assert len(smtp.to("eleveur@kerlaz.fr")) == 1
+
+
+def test_import_leaves_the_search_index_up_to_date(app, runner, tmp_path):
+    from marketplace.jobs import configure
+
+    sheet = tmp_path / "rows.csv"
+    sheet.write_text(HEADER + ROW, encoding="utf-8")
+    configure({"HUEY_URL": f"sqlite:///{tmp_path / 'jobs.db'}", "HUEY_IMMEDIATE": False})  # no worker running
+    try:
+        assert runner.invoke(args=["listings", "import", str(sheet), "--publish", "--no-notify"]).exit_code == 0
+    finally:
+        configure({"HUEY_URL": app.config["HUEY_URL"], "HUEY_IMMEDIATE": True})
+    page = app.test_client().get("/recherche?q=dr%C3%AAches").get_data(as_text=True)
+    page = page.replace("<mark>", "").replace("</mark>", "")
+    assert "Drêches de brasserie" in page
