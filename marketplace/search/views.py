@@ -65,6 +65,8 @@ def index():
     form.validate()
     params, place = _params(form)
     args = {k: v for k, v in request.args.items() if k != "page" and v and k in (*FILTER_ARGS, "q", "sort")}
+    # An alert keeps what a saved search can hold: words, kind, category, territory, place.
+    alert_args = {k: v for k, v in args.items() if k in ("q", "kind", "category", "territory", "postcode", "radius_km")}
     try:
         with search_index.searcher() as searcher:
             result = queries.search(searcher, params, vocabulary_services.current(), _thesaurus_words)
@@ -72,8 +74,9 @@ def index():
         if public_listing_count():
             current_app.logger.error("search index unavailable (%s): run `flask search rebuild`", exc.reason)
             return render_template("search/index.html", form=form, args=args, unavailable=True, result=None,
-                                   place=place, territories=territories), 503
+                                   place=place, territories=territories, alert_args=alert_args), 503
         result = queries.SearchResult(hits=[], total=0, page=1, per_page=params.per_page, sort="newest")
+
     def url_with(name: str, value) -> str:
         """This search with one filter changed (None removes it), back on page 1."""
         changed = {k: v for k, v in args.items() if k != name}
@@ -86,5 +89,5 @@ def index():
     return render_template(
         "search/index.html", form=form, args=args, unavailable=False, result=result, hits=hits, place=place,
         radius_km=params.radius_km, territory_names={str(t.id): t.name for t in territories},
-        chapter_label=reference.waste_chapter_label, url_with=url_with,
+        chapter_label=reference.waste_chapter_label, url_with=url_with, alert_args=alert_args,
     )
