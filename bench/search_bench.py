@@ -1,0 +1,127 @@
+"""Search benchmark on a generated instance: reindex time, then the same queries three ways, side by side
+in one run — the search page (full request, rendering included), the Whoosh query behind it, and SQLite
+FTS5 on the same listings (the yardstick).
+
+    .venv/bin/python bench/generate.py --listings 100000 --instance bench/out/100k
+    .venv/bin/python bench/search_bench.py --instance bench/out/100k
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+QUERIES = [
+    {"q": "palettes"}, {"q": "big bag"}, {"q": "chaleur fatale"}, {"q": "drêches brasserie"},
+    {"q": "huiles usagées"}, {"q": "bois"}, {"q": "plaque de plâtre"}, {"q": "fenwick"},
+    {"q": "copeaux aluminium usinage"}, {"q": "eau de pluie arrosage"}, {"q": "cartons", "kind": "offer"},
+    {"q": "sciure", "category": "materials"}, {"q": "transport", "postcode": "29000", "radius_km": "50"},
+    {"q": ""}, {"q": "", "postcode": "69001", "radius_km": "30"}, {"q": "palete"},
+]
+ROUNDS = 5
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def fts5_words(q: str) -> str:
+    from marketplace.search.analysis import analyze
+
+    terms = analyze(q)
+    return " AND ".join(f'"{t}"*' for t in terms)
+
+
+def build_fts5(path: Path, rows) -> float:
+    start = time.perf_counter()
+    con = sqlite3.connect(path)
+    con.execute("CREATE VIRTUAL TABLE doc USING fts5(title, description, content='', tokenize='unicode61 remove_diacritics 2')")
+    con.executemany("INSERT INTO doc(rowid, title, description) VALUES (?, ?, ?)", rows)
+    con.commit()
+    con.close()
+    return time.perf_counter() - start
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--instance", type=Path, required=True)
+    parser.add_argument("--skip-rebuild", action="store_true")
+    args = parser.parse_args()
+    os.environ["MARKETPLACE_INSTANCE_PATH"] = str(args.instance.resolve())
+
+    if not args.skip_rebuild:
+        start = time.perf_counter()
+        subprocess.run([str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "search", "rebuild"], cwd=ROOT,
+                       check=True, capture_output=True)
+        print(f"reindex (flask search rebuild): {time.perf_counter() - start:.1f} s")
+
+    import sqlalchemy as sa
+
+    from marketplace import create_app
+    from marketplace.extensions import db
+    from marketplace.listings.models import Listing
+    from marketplace.search import index as search_index
+    from marketplace.search import queries
+    from marketplace.search.views import _thesaurus_words
+    from marketplace.vocabulary import services as vocabulary_services
+
+    app = create_app({"RATELIMIT_ENABLED": False})
+    with app.app_context():
+        rows = db.session.execute(sa.select(Listing.id, Listing.title, Listing.description)
+                                  .where(Listing.status.in_(("published", "reserved")))).all()
+        fts_path = args.instance / "fts5-yardstick.db"
+        fts_path.unlink(missing_ok=True)
+        print(f"{len(rows)} searchable listings; FTS5 index built in {build_fts5(fts_path, rows):.1f} s")
+        client = app.test_client()
+        vocabulary = vocabulary_services.current()
+        fts = sqlite3.connect(fts_path)
+        page_times, whoosh_times, fts_times = [], [], []
+        for query in QUERIES * ROUNDS:
+            url = "/recherche?" + urlencode(query)
+            start = time.perf_counter()
+            response = client.get(url)
+            page_times.append(time.perf_counter() - start)
+            assert response.status_code == 200, (url, response.status_code)
+
+            from marketplace import reference
+
+            place = reference.locate(query["postcode"]) if query.get("postcode") else None
+            params = queries.SearchParams(q=query["q"], kind=query.get("kind"), category=query.get("category"),
+                                          latitude=place.latitude if place else None,
+                                          longitude=place.longitude if place else None,
+                                          radius_km=float(query["radius_km"]) if place else None)
+            start = time.perf_counter()
+            with search_index.searcher() as searcher:
+                queries.search(searcher, params, vocabulary, _thesaurus_words)
+            whoosh_times.append(time.perf_counter() - start)
+
+            match = fts5_words(query["q"])
+            start = time.perf_counter()
+            if match:
+                fts.execute("SELECT rowid FROM doc WHERE doc MATCH ? ORDER BY bm25(doc) LIMIT 20", (match,)).fetchall()
+                fts.execute("SELECT count(*) FROM doc WHERE doc MATCH ?", (match,)).fetchone()
+            else:
+                fts.execute("SELECT rowid FROM doc ORDER BY rowid DESC LIMIT 20").fetchall()
+            fts_times.append(time.perf_counter() - start)
+        fts.close()
+
+    print(f"{len(QUERIES)} queries × {ROUNDS} rounds")
+    print(f"{'':28}{'p50 ms':>10}{'p95 ms':>10}")
+    for name, values in (("search page (Whoosh)", page_times), ("Whoosh query only", whoosh_times),
+                         ("SQLite FTS5 (yardstick)", fts_times)):
+        print(f"{name:28}{statistics.median(values) * 1000:10.1f}{percentile(values, 95) * 1000:10.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
