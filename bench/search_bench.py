@@ -56,6 +56,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--instance", type=Path, required=True)
     parser.add_argument("--skip-rebuild", action="store_true")
+    parser.add_argument("--verbose", action="store_true", help="also print each query's median")
     args = parser.parse_args()
     os.environ["MARKETPLACE_INSTANCE_PATH"] = str(args.instance.resolve())
 
@@ -86,11 +87,13 @@ def main() -> int:
         vocabulary = vocabulary_services.current()
         fts = sqlite3.connect(fts_path)
         page_times, whoosh_times, fts_times = [], [], []
+        per_query: dict[str, list[float]] = {}
         for query in QUERIES * ROUNDS:
             url = "/recherche?" + urlencode(query)
             start = time.perf_counter()
             response = client.get(url)
             page_times.append(time.perf_counter() - start)
+            per_query.setdefault(urlencode(query), []).append(page_times[-1])
             assert response.status_code == 200, (url, response.status_code)
 
             from marketplace import reference
@@ -120,6 +123,9 @@ def main() -> int:
     for name, values in (("search page (Whoosh)", page_times), ("Whoosh query only", whoosh_times),
                          ("SQLite FTS5 (yardstick)", fts_times)):
         print(f"{name:28}{statistics.median(values) * 1000:10.1f}{percentile(values, 95) * 1000:10.1f}")
+    if "--verbose" in sys.argv:
+        for query, values in sorted(per_query.items(), key=lambda kv: -statistics.median(kv[1])):
+            print(f"  page median {statistics.median(values) * 1000:7.1f} ms  {query}")
     return 0
 
 

@@ -11,7 +11,7 @@ import math
 import re
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 
 from markupsafe import Markup, escape
 from whoosh import highlight, qparser
@@ -373,8 +373,28 @@ def _count(searcher, clauses: list[Query], filter_) -> int:
     return found
 
 
+# Per searcher (so per index version): pages of searches without words. The first page of the
+# listing search with no words is what most visitors see first; sorting the whole index by date for
+# each of them would cost a full pass, so it is done once per index version.
+_wordless_results: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+WORDLESS_CACHE_SIZE = 256
+
+
 def search(searcher, params: SearchParams, vocabulary: Vocabulary,
            spelling_words: Callable[[], list[str]] | None = None) -> SearchResult:
+    if (params.q or "").strip():
+        return _search(searcher, params, vocabulary, spelling_words)
+    cache = _wordless_results.setdefault(searcher, {})
+    key = astuple(params)
+    if key not in cache:
+        if len(cache) >= WORDLESS_CACHE_SIZE:
+            cache.clear()
+        cache[key] = _search(searcher, params, vocabulary, spelling_words)
+    return cache[key]
+
+
+def _search(searcher, params: SearchParams, vocabulary: Vocabulary,
+            spelling_words: Callable[[], list[str]] | None = None) -> SearchResult:
     q = (params.q or "").strip()
     clauses, expanded = text_clauses(q, vocabulary) if q else ([], [])
     sort = _sort(params, bool(clauses))
