@@ -120,10 +120,13 @@ class SearchResult:
 # --- the text query -----------------------------------------------------------------------------
 
 
-def _in_fields(words: tuple[str, ...], boost: float = 1.0) -> Query:
+SYNONYM_FIELDS = ("title", "description")  # a synonym is looked for where people write, not in labels
+
+
+def _in_fields(words: tuple[str, ...], boost: float = 1.0, fields: tuple[str, ...] = TEXT_FIELDS) -> Query:
     if len(words) == 1:
-        return Or([Term(f, words[0], boost=boost) for f in TEXT_FIELDS])
-    return Or([Phrase(f, list(words), slop=1, boost=boost) for f in TEXT_FIELDS])
+        return Or([Term(f, words[0], boost=boost) for f in fields])
+    return Or([Phrase(f, list(words), slop=1, boost=boost) for f in fields])
 
 
 def _alternatives(key: tuple[str, ...], vocabulary: Vocabulary) -> list[tuple[str, ...]]:
@@ -137,7 +140,7 @@ def _alternatives(key: tuple[str, ...], vocabulary: Vocabulary) -> list[tuple[st
 def _clause(key: tuple[str, ...], vocabulary: Vocabulary) -> Query:
     # The words typed may be anywhere in the text; a synonym of several words must be a phrase.
     typed = _in_fields(key) if len(key) == 1 else And([_in_fields((w,)) for w in key])
-    alternatives = [typed] + [_in_fields(s, SYNONYM_BOOST) for s in _alternatives(key, vocabulary)[1:]]
+    alternatives = [typed] + [_in_fields(s, SYNONYM_BOOST, SYNONYM_FIELDS) for s in _alternatives(key, vocabulary)[1:]]
     return alternatives[0] if len(alternatives) == 1 else Or(alternatives)
 
 
