@@ -36,12 +36,13 @@ def main() -> int:
     sink = None
     if os.environ["MARKETPLACE_MAIL_SERVER"] == "127.0.0.1" and _port_free(mail_port):
         sink = devmail.start(instance / "mail", port=mail_port)
-        print(f"Courriels : serveur SMTP local sur le port {mail_port}, lisibles sur http://127.0.0.1:5000/dev/mail "
+        print(f"Courriels : serveur SMTP local sur le port {mail_port}, lisibles sur "
+              f"http://127.0.0.1:{os.environ.get('PORT', '5000')}/dev/mail "
               f"et dans {instance / 'mail'}")
     worker = subprocess.Popen([str(bin_dir / "huey_consumer"), "marketplace.worker.huey", "-w", "2", "-k", "thread"])
-    web = subprocess.Popen(flask + ["run", "--host", "127.0.0.1", "--port", os.environ.get("PORT", "5000"),
-                                    "--debug", "--no-reload"])
-    print("Site : http://127.0.0.1:5000  (Ctrl-C pour arrêter)")
+    port = os.environ.get("PORT", "5000")
+    web = subprocess.Popen(flask + ["run", "--host", "127.0.0.1", "--port", port, "--debug", "--no-reload"])
+    print(f"Site : http://127.0.0.1:{port}  (Ctrl-C pour arrêter)")
 
     def stop(*_):
         for proc in (web, worker):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from marketplace.extensions import db
 from marketplace.listings.models import Listing
@@ -18,15 +20,20 @@ STORED_PER_LISTING = 20
 
 
 def profile(listing: Listing) -> MatchProfile:
-    """The stored analysis of a listing, refreshed when the listing changed since."""
+    """The stored analysis of a listing, refreshed when the listing changed since. Written with an
+    upsert: two matching jobs may meet the same new candidate at the same moment."""
     current = db.session.get(MatchProfile, listing.id)
-    if current is None or current.source_updated_at != listing.updated_at:
-        current = current or MatchProfile(listing_id=listing.id)
-        current.title_terms = " ".join(analyze(listing.title))
-        current.body_terms = " ".join(analyze(listing.description))
-        current.source_updated_at = listing.updated_at
-        db.session.add(current)
-    return current
+    if current is not None and current.source_updated_at == listing.updated_at:
+        return current
+    values = {"listing_id": listing.id, "title_terms": " ".join(analyze(listing.title)),
+              "body_terms": " ".join(analyze(listing.description)), "source_updated_at": listing.updated_at}
+    insert = (postgresql_insert if db.engine.dialect.name == "postgresql" else sqlite_insert)(MatchProfile)
+    db.session.execute(insert.values(**values).on_conflict_do_update(
+        index_elements=[MatchProfile.listing_id], set_={k: v for k, v in values.items() if k != "listing_id"}))
+    if current is not None:
+        db.session.refresh(current)
+        return current
+    return db.session.get(MatchProfile, listing.id)
 
 
 def features_of(listing: Listing, vocabulary, stored: MatchProfile | None = None) -> feat.Features:
