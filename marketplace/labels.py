@@ -65,6 +65,20 @@ STATUSES = {
     "withdrawn": _l("Retirée"),
     "expired": _l("Expirée"),
 }
+EVENT_ACTIONS = {
+    "created": _l("créée"),
+    "edited": _l("modifiée"),
+    "submitted": _l("soumise à validation"),
+    "published": _l("publiée"),
+    "approved": _l("approuvée"),
+    "rejected": _l("renvoyée pour modification"),
+    "reserve": _l("réservée"),
+    "close": _l("conclue"),
+    "reopen": _l("remise en ligne"),
+    "withdraw": _l("retirée"),
+    "expired": _l("expirée"),
+    "imported": _l("importée"),
+}
 ROLES = {"member": _l("Membre"), "practitioner": _l("Animateur·rice"), "admin": _l("Administrateur·rice")}
 TERRITORY_KINDS = {
     "postcodes": _l("Liste de codes postaux"),
