@@ -100,6 +100,48 @@ def document(base_url: str) -> dict:
                             "type": "array", "items": {"$ref": "#/components/schemas/Match"}}}}),
                             **_error_responses(401, 403, 404, 429)}},
             },
+            "/search": {
+                "get": {
+                    "summary": "Recherche plein texte (analyse française, synonymes, filtres, facettes)",
+                    "parameters": [
+                        {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 200}},
+                        {"name": "kind", "in": "query", "schema": {"type": "string", "enum": list(KINDS)}},
+                        {"name": "category", "in": "query", "schema": {"type": "string", "enum": list(CATEGORIES)}},
+                        {"name": "chapter", "in": "query", "schema": {"type": "string", "pattern": "^[0-9]{2}$"}},
+                        {"name": "territory", "in": "query", "schema": {"type": "integer"}},
+                        {"name": "postcode", "in": "query", "schema": {"type": "string", "pattern": "^[0-9]{5}$"}},
+                        {"name": "radius_km", "in": "query", "schema": {"type": "number", "minimum": 1}},
+                        {"name": "sort", "in": "query", "schema": {"type": "string",
+                                                                    "enum": ["relevance", "newest", "distance"]}},
+                        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                        {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                                        "maximum": 100}},
+                    ],
+                    "responses": {"200": _json({"type": "object", "properties": {
+                        "items": {"type": "array", "items": {"$ref": "#/components/schemas/Listing"}},
+                        "total": {"type": "integer"}, "page": {"type": "integer"}, "per_page": {"type": "integer"},
+                        "facets": {"type": "object"}, "suggestion": {"type": ["string", "null"]},
+                        "synonyms": {"type": "array", "items": {"type": "string"}}}}),
+                        **_error_responses(401, 422, 429), "503": {"description": "Index de recherche indisponible",
+                                                                   "content": {"application/json": {"schema": ERROR}}}},
+                },
+            },
+            "/notifications": {
+                "get": {"summary": "Notifications du compte, les plus récentes d'abord",
+                        "parameters": [{"name": "unread", "in": "query", "schema": {"type": "boolean"}},
+                                       {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}}],
+                        "responses": {"200": _json({"type": "object", "properties": {
+                            "items": {"type": "array", "items": {"$ref": "#/components/schemas/Notification"}},
+                            "total": {"type": "integer"}, "page": {"type": "integer"}}}),
+                            **_error_responses(401, 422, 429)}},
+            },
+            "/notifications/{notification_id}/read": {
+                "post": {"summary": "Marquer une notification comme lue",
+                         "parameters": [{"name": "notification_id", "in": "path", "required": True,
+                                         "schema": {"type": "integer"}}],
+                         "responses": {"200": _json({"$ref": "#/components/schemas/Notification"}),
+                                       **_error_responses(401, 404, 429)}},
+            },
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -123,6 +165,13 @@ def document(base_url: str) -> dict:
                         "latitude": {"type": ["number", "null"]}, "longitude": {"type": ["number", "null"]}}},
                     "photos": {"type": "array", "items": {"type": "string", "format": "uri"}},
                     "url": {"type": "string", "format": "uri"}}},
+                "Notification": {"type": "object", "properties": {
+                    "id": {"type": "integer"}, "kind": {"type": "string",
+                                                        "enum": ["match", "alert", "message", "moderation", "pending"]},
+                    "title": {"type": "string"}, "body": {"type": "string"}, "link": {"type": "string"},
+                    "listing_id": {"type": ["integer", "null"]},
+                    "created_at": {"type": "string", "format": "date-time"},
+                    "read_at": {"type": ["string", "null"], "format": "date-time"}}},
                 "ListingPage": {"type": "object", "properties": {
                     "items": {"type": "array", "items": {"$ref": "#/components/schemas/Listing"}},
                     "page": {"type": "integer"}, "per_page": {"type": "integer"}, "total": {"type": "integer"},

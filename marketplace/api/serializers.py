@@ -50,6 +50,11 @@ def match(item, subject) -> dict:
     }
 
 
+def notification(item) -> dict:
+    return {"id": item.id, "kind": item.kind, "title": item.title, "body": item.body, "link": item.link,
+            "listing_id": item.listing_id, "created_at": _iso(item.created_at), "read_at": _iso(item.read_at)}
+
+
 def page(items: list, pagination) -> dict:
     return {"items": items, "page": pagination.page, "per_page": pagination.per_page, "total": pagination.total,
             "pages": pagination.pages}

@@ -2,6 +2,7 @@
 Thin views: the same forms validate the input and the same services change state as in the web pages."""
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.datastructures import MultiDict
 
@@ -148,6 +149,80 @@ def listing_matches(listing_id):
     if not (listing.is_owned_by(user) or user.moderates_site(listing.site)):
         raise ApiError(403, "forbidden", "Les correspondances sont visibles de l'entreprise et des animateurs.")
     return jsonify({"items": [serializers.match(m, listing) for m in matches_for(listing)]})
+
+
+@bp.get("/search")
+@require_token
+def search():
+    """Full-text search with the same analysis, synonyms, filters and facets as the search page."""
+    from marketplace import reference
+    from marketplace.search import index as search_index
+    from marketplace.search import queries
+    from marketplace.vocabulary import services as vocabulary_services
+
+    args = request.args
+    try:
+        page = max(int(args.get("page", 1)), 1)
+        per_page = min(max(int(args.get("per_page", 20)), 1), 100)
+        territory = int(args["territory"]) if args.get("territory") else None
+        radius = float(args.get("radius_km") or 30)
+    except ValueError:
+        raise ApiError(422, "invalid", "page, per_page, territory et radius_km sont des nombres.")
+    if args.get("kind") not in (None, "", "offer", "need"):
+        raise ApiError(422, "invalid", "Filtre invalide.", {"kind": "offer ou need"})
+    place = reference.locate(args["postcode"]) if args.get("postcode") else None
+    if args.get("postcode") and place is None:
+        raise ApiError(422, "invalid", "Code postal inconnu.", {"postcode": "code postal inconnu"})
+    params = queries.SearchParams(
+        q=args.get("q", "")[:200], kind=args.get("kind") or None, category=args.get("category") or None,
+        chapter=args.get("chapter") or None, territory_id=territory,
+        latitude=place.latitude if place else None, longitude=place.longitude if place else None,
+        radius_km=radius if place else None, sort=args.get("sort") or None, page=page, per_page=per_page)
+    try:
+        with search_index.searcher() as searcher:
+            result = queries.search(searcher, params, vocabulary_services.current())
+    except search_index.IndexUnavailable:
+        raise ApiError(503, "search_unavailable",
+                       "L'index de recherche est indisponible : un administrateur doit lancer flask search rebuild.")
+    found = {item.id: item for item in db.session.scalars(
+        sa.select(Listing).where(Listing.id.in_([h.listing_id for h in result.hits]),
+                                 Listing.status.in_(("published", "reserved"))))} if result.hits else {}
+    items = [{**serializers.listing(found[h.listing_id]), "snippet": str(h.snippet), "distance_km": h.distance_km}
+             for h in result.hits if h.listing_id in found]
+    return jsonify({"items": items, "page": result.page, "per_page": result.per_page, "total": result.total,
+                    "facets": result.facets, "suggestion": result.suggestion, "synonyms": result.expanded})
+
+
+@bp.get("/notifications")
+@require_token
+def notifications():
+    """The caller's in-app notifications, newest first (`unread=1` for the unread ones only)."""
+    from marketplace.notifications.models import Notification
+
+    query = sa.select(Notification).where(Notification.user_id == g.api_user.id)
+    if request.args.get("unread") in ("1", "true"):
+        query = query.where(Notification.read_at.is_(None))
+    try:
+        page = max(int(request.args.get("page", 1)), 1)
+    except ValueError:
+        raise ApiError(422, "invalid", "page est un entier.")
+    pagination = db.paginate(query.order_by(Notification.created_at.desc(), Notification.id.desc()),
+                             page=page, per_page=50, error_out=False)
+    return jsonify(serializers.page([serializers.notification(n) for n in pagination.items], pagination))
+
+
+@bp.post("/notifications/<int:notification_id>/read")
+@require_token
+def read_notification(notification_id):
+    from marketplace.notifications.models import Notification
+    from marketplace.notifications.services import mark_read
+
+    notification = db.session.get(Notification, notification_id)
+    if notification is None or notification.user_id != g.api_user.id:
+        raise ApiError(404, "not_found", "Notification introuvable.")
+    mark_read(notification)
+    db.session.commit()
+    return jsonify(serializers.notification(notification))
 
 
 @bp.get("/openapi.json")

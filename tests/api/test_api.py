@@ -109,3 +109,27 @@ def test_a_logged_in_browser_session_is_not_enough(client, world):
     login(client, world["alice"])
     assert client.get("/api/v1/listings").status_code == 401
     assert client.post("/api/v1/listings", json={"kind": "offer"}).status_code == 401
+
+
+def test_search_endpoint_uses_the_search_engine(client, world, token):
+    headers = token(world["bob"])
+    data = client.get("/api/v1/search?q=palettes", headers=headers).get_json()
+    # both published listings say "Palettes" (the need in its description); the draft never shows
+    assert {item["title"] for item in data["items"]} == {"Palettes à donner", "Cherche drêches"}
+    assert data["total"] == 2 and data["facets"]["kind"] == {"offer": 1, "need": 1}
+    assert client.get("/api/v1/search?q=palettes&kind=need", headers=headers).get_json()["total"] == 1
+    assert client.get("/api/v1/search?q=palettes&kind=bad", headers=headers).status_code == 422
+    assert client.get("/api/v1/search?postcode=00000", headers=headers).status_code == 422
+    assert client.get("/api/v1/search?q=brouillon", headers=headers).get_json()["total"] == 0  # drafts unseen
+
+
+def test_notifications_endpoint_is_per_user(client, world, token):
+    alice = token(world["alice"])
+    items = client.get("/api/v1/notifications", headers=alice).get_json()["items"]
+    assert items and all(n["kind"] for n in items)  # Bob's answer to her listing
+    first = items[0]["id"]
+    assert client.post(f"/api/v1/notifications/{first}/read", headers=token(world["bob"])).status_code == 404
+    read = client.post(f"/api/v1/notifications/{first}/read", headers=alice).get_json()
+    assert read["read_at"] is not None
+    unread = client.get("/api/v1/notifications?unread=1", headers=alice).get_json()["items"]
+    assert first not in [n["id"] for n in unread]
