@@ -80,3 +80,33 @@ def test_matching_show_cli_prints_json(app, runner, make_company, make_listing):
     assert data["O-1"][0]["score"] > 0 and any("débouché" in r for r in data["O-1"][0]["reasons"])
     missing = runner.invoke(args=["matching", "show", "NOPE"])
     assert missing.exit_code != 0 and "NOPE" in missing.output
+
+
+def test_match_mail_waits_for_smtp_and_goes_once(app, make_company, make_user, make_listing, smtp):
+    from datetime import timedelta
+
+    from marketplace.notifications.models import OutgoingEmail
+    from marketplace.notifications.tasks import deliver_due
+
+    brewery = make_company("Brasserie", "29000")
+    farm = make_company("Ferme", "29900")
+    make_user("eleveur@kerlaz.fr", company=farm)
+    make_listing(farm, "published", kind="need", title="Alimentation animale pour bovins", waste_code=None)
+    smtp.stop()
+    try:
+        offer = make_listing(brewery, "draft", title="Drêches de brasserie", waste_code="02 07 01")
+        from marketplace.listings.services import schedule_matching
+
+        offer.status = "published"
+        schedule_matching(offer)
+        db.session.commit()  # the match job runs now (immediate queue) while SMTP is down
+        [waiting] = db.session.scalars(sa.select(OutgoingEmail).where(
+            OutgoingEmail.recipient == "eleveur@kerlaz.fr")).all()
+        assert waiting.state == "pending" and waiting.attempts == 1
+    finally:
+        smtp.start()
+    waiting.next_attempt_at -= timedelta(hours=1)
+    db.session.commit()
+    assert deliver_due() >= 1 and deliver_due() == 0
+    [mail] = smtp.to("eleveur@kerlaz.fr")
+    assert f"/annonces/{offer.id}" in SmtpSink.text(mail)
