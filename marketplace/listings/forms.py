@@ -92,19 +92,14 @@ class StatusForm(FlaskForm):
     action = HiddenField(validators=[InputRequired()])
 
 
-class BrowseForm(FlaskForm):
-    """Filters of the listing index (GET, no CSRF)."""
-
-    class Meta:
-        csrf = False
+class ListingFilterFields:
+    """The filters of the listing index, shared with the saved searches (alertes) that repeat them."""
 
     kind = SelectField(_l("Type"), choices=[], validators=[Optional()])
     category = SelectField(_l("Catégorie"), choices=[], validators=[Optional()])
     territory = SelectField(_l("Territoire"), choices=[], validators=[Optional()])
-    q = StringField(_l("Mots"), validators=[Optional(), Length(max=100)])
     postcode = StringField(_l("Près du code postal"), validators=[Optional(), Length(min=5, max=5)])
     radius_km = IntegerField(_l("Rayon (km)"), default=30, validators=[Optional(), NumberRange(min=1, max=500)])
-    page = IntegerField(default=1, validators=[Optional(), NumberRange(min=1, max=10_000)])
 
     def __init__(self, *args, territories=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -115,3 +110,13 @@ class BrowseForm(FlaskForm):
     def validate_postcode(self, field):
         if field.data and not reference.postcodes().get(field.data.strip()):
             raise ValidationError(_l("Code postal inconnu."))
+
+
+class BrowseForm(ListingFilterFields, FlaskForm):
+    """Filters of the listing index (GET, no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Mots"), validators=[Optional(), Length(max=100)])
+    page = IntegerField(default=1, validators=[Optional(), NumberRange(min=1, max=10_000)])

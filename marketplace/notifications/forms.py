@@ -1,9 +1,10 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectField, StringField
-from wtforms.validators import Length, NumberRange, Optional, ValidationError
+from wtforms import BooleanField, SelectField, StringField
+from wtforms.validators import Length, Optional
 
-from marketplace import labels, reference
+from marketplace import labels
+from marketplace.listings.forms import ListingFilterFields
 from marketplace.notifications.labels import KIND_LABELS, MODE_LABELS
 from marketplace.notifications.models import KINDS
 
@@ -35,28 +36,13 @@ class MuteCategoryForm(FlaskForm):
         self.category.choices = labels.choices(labels.CATEGORIES_SHORT)
 
 
-class SavedSearchForm(FlaskForm):
+class SavedSearchForm(ListingFilterFields, FlaskForm):
     """An alerte: the browse filters (same field names as the listing index) and a name."""
 
     name = StringField(_l("Nom de l'alerte"), validators=[Optional(), Length(max=120)],
                        description=_l("Facultatif : par défaut, les mots et filtres choisis."))
     q = StringField(_l("Mots"), validators=[Optional(), Length(max=200)],
                     description=_l("Chaque mot (ou un synonyme connu, ex. « GRVS » pour « big bag ») doit figurer dans l'annonce."))
-    kind = SelectField(_l("Type"), choices=[], validators=[Optional()])
-    category = SelectField(_l("Catégorie"), choices=[], validators=[Optional()])
-    territory = SelectField(_l("Territoire"), choices=[], validators=[Optional()])
-    postcode = StringField(_l("Près du code postal"), validators=[Optional(), Length(min=5, max=5)])
-    radius_km = IntegerField(_l("Rayon (km)"), default=30, validators=[Optional(), NumberRange(min=1, max=500)])
-
-    def __init__(self, *args, territories=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.kind.choices = labels.choices(labels.KINDS_PLURAL, blank=str(_l("Offres et besoins")))
-        self.category.choices = labels.choices(labels.CATEGORIES_SHORT, blank=str(_l("Toutes")))
-        self.territory.choices = [("", str(_l("Tous")))] + [(str(t.id), t.name) for t in territories]
-
-    def validate_postcode(self, field):
-        if field.data and not reference.postcodes().get(field.data.strip()):
-            raise ValidationError(_l("Code postal inconnu."))
 
     def validate(self, extra_validators=None):
         valid = super().validate(extra_validators)

@@ -66,7 +66,7 @@ def browser():
         message = f"Chromium not installed at {CHROMIUM}: browser tests skipped (apt-get install chromium)"
         if os.environ.get("MARKETPLACE_REQUIRE_BROWSER") == "1":
             pytest.fail(message.replace("skipped", "required by MARKETPLACE_REQUIRE_BROWSER=1"), pytrace=False)
-        pytest.skip(message)
+        pytest.skip(reason=message)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
