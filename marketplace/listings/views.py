@@ -16,7 +16,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from marketplace import reference
+from marketplace import labels, reference
 from marketplace.accounts.models import Territory
 from marketplace.extensions import db
 from marketplace.listings import services
@@ -221,20 +221,14 @@ def change_status(listing_id):
         flash(_("Cette action n'est pas possible dans l'état actuel de l'annonce."), "error")
     else:
         db.session.commit()
-        flash(_("Statut de l'annonce : %(status)s.", status=_(str(listing_status_label(listing.status)))), "success")
+        flash(_("Statut de l'annonce : %(status)s.", status=labels.STATUSES[listing.status]), "success")
     return redirect(url_for("listings.show", listing_id=listing.id))
-
-
-def listing_status_label(status: str):
-    from marketplace.labels import STATUSES
-
-    return STATUSES[status]
 
 
 def _already_moderated(listing: Listing) -> bool:
     """A second click (or a colleague faster than you) gets an explanation, not an error page."""
     if listing.status != "pending" and current_user.moderates_site(listing.site) and listing.moderated_at:
-        flash(_("Cette annonce a déjà été traitée (%(status)s).", status=listing_status_label(listing.status)), "info")
+        flash(_("Cette annonce a déjà été traitée (%(status)s).", status=labels.STATUSES[listing.status]), "info")
         return True
     return False
 
