@@ -292,6 +292,16 @@ def make_listing(app):
     return make
 
 
+def listing_form(site_id, **overrides) -> dict:
+    """The listing form's fields as a browser posts them: by default, an offer of brewers' grains to publish."""
+    data = {"kind": "offer", "title": "Drêches de brasserie", "description": "Drêches humides après brassage.",
+            "category": "materials", "waste_code": "02 07 01", "quantity": "2", "unit": "t", "frequency": "weekly",
+            "site_id": str(site_id), "price_mode": "free", "unit_price_eur": "", "available_from": "",
+            "available_until": "", "expires_on": "", "submit_for": "publish"}
+    data.update(overrides)
+    return data
+
+
 def login(client, user, password=PASSWORD):
     response = client.post("/compte/connexion", data={"email": user.email, "password": password})
     assert response.status_code == 302, response.data[:500]

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from marketplace.extensions import db
 from marketplace.jobs import configure
-from tests.conftest import login
+from tests.conftest import listing_form, login
 
 
 def wait_for(predicate, timeout=40.0):
@@ -49,10 +49,7 @@ def test_consumer_matches_and_mails(app, tmp_path, smtp, make_territory, make_co
     try:
         client = app.test_client()
         login(client, brewer)
-        client.post("/annonces/nouvelle", data={
-            "kind": "offer", "title": "Drêches de brasserie", "description": "Drêches humides.",
-            "category": "materials", "waste_code": "02 07 01", "quantity": "2", "unit": "t", "frequency": "weekly",
-            "site_id": str(brewery.sites[0].id), "price_mode": "free", "submit_for": "publish"})
+        client.post("/annonces/nouvelle", data=listing_form(brewery.sites[0].id, description="Drêches humides."))
         assert db.session.scalar(sa.select(Listing.status).where(Listing.title == "Drêches de brasserie")) == "published"
         assert smtp.to("eleveur@kerlaz.fr") == []  # nothing happened in the request itself
         assert wait_for(lambda: smtp.to("eleveur@kerlaz.fr")), consumer_output(consumer)

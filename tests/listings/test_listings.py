@@ -10,16 +10,12 @@ from PIL import Image
 
 from marketplace.extensions import db
 from marketplace.listings.models import Listing, ListingEvent, ListingPhoto
-from tests.conftest import login
+from tests.conftest import listing_form, login
 
 
 def form(site_id, **overrides):
-    data = {"kind": "offer", "title": "Drêches de brasserie", "description": "Drêches humides, 2 t par semaine.",
-            "category": "materials", "waste_code": "02 07 04", "quantity": "2", "unit": "t", "frequency": "weekly",
-            "site_id": str(site_id), "price_mode": "free", "unit_price_eur": "", "available_from": "",
-            "available_until": "", "expires_on": "", "submit_for": "publish"}
-    data.update(overrides)
-    return data
+    return listing_form(site_id, **{"description": "Drêches humides, 2 t par semaine.", "waste_code": "02 07 04",
+                                    **overrides})
 
 
 def image_bytes(fmt="PNG", size=(64, 48), exif=False):

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from marketplace.extensions import db
 from marketplace.listings.models import Listing
 from marketplace.matching.models import Match
-from tests.conftest import SmtpSink, login
+from tests.conftest import SmtpSink, listing_form, login
 
 
 def test_new_offer_is_matched_and_need_owner_mailed_once(app, make_territory, make_company, make_user,
@@ -32,10 +32,7 @@ def test_new_offer_is_matched_and_need_owner_mailed_once(app, make_territory, ma
 
     client = app.test_client()
     login(client, brewer)
-    response = client.post("/annonces/nouvelle", data={
-        "kind": "offer", "title": "Drêches de brasserie", "description": "Drêches humides après brassage.",
-        "category": "materials", "waste_code": "02 07 01", "quantity": "2", "unit": "t", "frequency": "weekly",
-        "site_id": str(brewery.sites[0].id), "price_mode": "free", "submit_for": "publish"})
+    response = client.post("/annonces/nouvelle", data=listing_form(brewery.sites[0].id))
     assert response.status_code == 302
     offer = db.session.scalar(sa.select(Listing).where(Listing.title == "Drêches de brasserie"))
     assert offer.status == "published"
@@ -58,10 +55,8 @@ def test_new_offer_is_matched_and_need_owner_mailed_once(app, make_territory, ma
     assert "Preneurs possibles" in page and "Aliment pour mes vaches" in page
 
     # Editing the offer re-runs matching but never mails the same pair twice.
-    client.post(f"/annonces/{offer.id}/modifier", data={
-        "kind": "offer", "title": "Drêches de brasserie (orge)", "description": "Drêches humides.",
-        "category": "materials", "waste_code": "02 07 01", "quantity": "2", "unit": "t", "frequency": "weekly",
-        "site_id": str(brewery.sites[0].id), "price_mode": "free", "submit_for": "save"})
+    client.post(f"/annonces/{offer.id}/modifier", data=listing_form(
+        brewery.sites[0].id, title="Drêches de brasserie (orge)", description="Drêches humides.", submit_for="save"))
     assert len(smtp.to("eleveur@kerlaz.fr")) == 1
     assert glazier  # the unrelated need's owner heard nothing
 

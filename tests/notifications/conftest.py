@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from marketplace.extensions import db
 from marketplace.notifications.models import Notification
-from tests.conftest import SmtpSink
+from tests.conftest import SmtpSink, listing_form
 
 
 @pytest.fixture
@@ -27,13 +27,7 @@ def people(make_territory, make_company, make_user):
             "farmer": farmer, "practitioner": practitioner}
 
 
-def offer_form(site_id, **overrides):
-    data = {"kind": "offer", "title": "Drêches de brasserie", "description": "Drêches humides après brassage.",
-            "category": "materials", "waste_code": "02 07 01", "quantity": "2", "unit": "t", "frequency": "weekly",
-            "site_id": str(site_id), "price_mode": "free", "unit_price_eur": "", "available_from": "",
-            "available_until": "", "expires_on": "", "submit_for": "publish"}
-    data.update(overrides)
-    return data
+offer_form = listing_form
 
 
 def notifications_of(user, kind=None):
