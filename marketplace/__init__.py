@@ -71,11 +71,13 @@ def _register_models():
     # Import every model module so that metadata (and Alembic autogenerate) sees all tables.
     import marketplace.accounts.models  # noqa: F401
     import marketplace.api.models  # noqa: F401
+    import marketplace.auctions.models  # noqa: F401
     import marketplace.conversations.models  # noqa: F401
     import marketplace.listings.models  # noqa: F401
     import marketplace.matching.models  # noqa: F401
     import marketplace.notifications.models  # noqa: F401
     import marketplace.search.models  # noqa: F401
+    import marketplace.synergies.models  # noqa: F401
     import marketplace.vocabulary.models  # noqa: F401
 
 
@@ -102,17 +104,19 @@ def _sqlite_pragmas(app: Flask):
 def _register_blueprints(app: Flask):
     from marketplace.accounts.views import bp as accounts_bp
     from marketplace.api.views import bp as api_bp
+    from marketplace.auctions.views import bp as auctions_bp
     from marketplace.companies.views import bp as companies_bp
     from marketplace.imports.views import bp as imports_bp
     from marketplace.conversations.views import bp as conversations_bp
     from marketplace.listings.views import bp as listings_bp
     from marketplace.search.views import bp as search_bp
+    from marketplace.synergies.views import bp as synergies_bp
     from marketplace.main.views import bp as main_bp
     from marketplace.notifications.views import bp as notifications_bp
     from marketplace.territories.views import bp as territories_bp
     from marketplace.vocabulary.views import bp as vocabulary_bp
 
-    for bp in (api_bp, main_bp, accounts_bp, companies_bp, territories_bp, listings_bp, conversations_bp, vocabulary_bp, imports_bp, notifications_bp, search_bp):
+    for bp in (api_bp, main_bp, accounts_bp, companies_bp, territories_bp, listings_bp, conversations_bp, vocabulary_bp, imports_bp, notifications_bp, search_bp, auctions_bp, synergies_bp):
         app.register_blueprint(bp)
 
     from marketplace.accounts.models import User

@@ -65,6 +65,18 @@ class Defaults:
     MAP_TILE_URL = ""
     MAP_TILE_ATTRIBUTION = ""
 
+    # Auctions. Timed lots: a bid in the last SOFT_CLOSE_MINUTES pushes the end EXTENSION_MINUTES after
+    # it, at most MAX_EXTENSION_MINUTES past the scheduled end. Live rooms: "dernières enchères" countdown.
+    AUCTION_SOFT_CLOSE_MINUTES = 2
+    AUCTION_EXTENSION_MINUTES = 2
+    AUCTION_MAX_EXTENSION_MINUTES = 30
+    AUCTION_LAST_CALL_SECONDS = 30
+    # Follow-up rounds (deuxième round): sealed bids until this many days, providers within this radius.
+    AUCTION_FOLLOW_UP_DAYS = 4
+    AUCTION_FOLLOW_UP_RADIUS_KM = 50
+    # Bids per person per minute (the room's phones and the API alike).
+    AUCTION_BID_RATE_LIMIT = "30 per minute"
+
 
 def _coerce(raw: str, current):
     """Turn an environment string into the type of the default it overrides."""

@@ -78,6 +78,8 @@ EVENT_ACTIONS = {
     "withdraw": _l("retirée"),
     "expired": _l("expirée"),
     "imported": _l("importée"),
+    "auction_lot": _l("mise aux enchères"),
+    "auction_awarded": _l("attribuée aux enchères"),
 }
 ROLES = {"member": _l("Membre"), "practitioner": _l("Animateur·rice"), "admin": _l("Administrateur·rice")}
 TERRITORY_KINDS = {

@@ -17,6 +17,7 @@ class PreferencesForm(FlaskForm):
     message = SelectField(KIND_LABELS["message"])
     moderation = SelectField(KIND_LABELS["moderation"])
     pending = SelectField(KIND_LABELS["pending"])
+    auction = SelectField(KIND_LABELS["auction"])
     everything_off = BooleanField(_l("Tout couper : ne plus rien recevoir, ni par e-mail ni dans l'application"))
 
     def __init__(self, *args, **kwargs):

@@ -7,6 +7,7 @@ KIND_LABELS = {
     "message": _l("Messages des entreprises"),
     "moderation": _l("Validation de vos annonces"),
     "pending": _l("Annonces à valider (animation)"),
+    "auction": _l("Enchères de ressources (invitations, lots, attributions)"),
 }
 KIND_SHORT = {
     "match": _l("Correspondance"),
@@ -14,6 +15,7 @@ KIND_SHORT = {
     "message": _l("Message"),
     "moderation": _l("Validation"),
     "pending": _l("À valider"),
+    "auction": _l("Enchères"),
 }
 MODE_LABELS = {
     "instant": _l("Tout de suite, par e-mail"),

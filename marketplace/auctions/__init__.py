@@ -1,0 +1,1 @@
+"""Resource auctions in the Concarneau format: sessions, rounds, lots, bids, awards, follow-up rounds."""

@@ -1,0 +1,1 @@
+"""Synergies: exchanges between companies followed by practitioners from idea to completion."""
