@@ -617,6 +617,7 @@ class _Loader:
         for row in LISTINGS:
             self._listing(row)
         self._statuses()
+        self._auction()
         self._backdate_accounts()
 
         example = self.members[COMPANIES[0][0]]
@@ -788,6 +789,31 @@ class _Loader:
             listing.last_activity_at = _days_ago(self.now, rng.uniform(3, 45))
         listing.updated_at = listing.last_activity_at
         listing.view_count = 0 if dormant else rng.randint(2, 60)
+
+    def _auction(self) -> None:
+        """A live room in preparation a week ahead: the territory's companies invited, six offers put up
+        by their owners, ready for the practitioner to open the room and present them."""
+        from marketplace.auctions import services as auctions
+
+        start = (self.now + timedelta(days=7)).replace(hour=8, minute=30, second=0)  # 9:30 in Quimper (UTC+1)
+        session = auctions.create_session(self.practitioner, self.concarneau, {
+            "title": "Enchères de ressources de Concarneau Cornouaille", "mode": "live", "starts_at": start,
+            "place": "CCI Bretagne Ouest, Quimper", "is_online": False,
+            "description": "Une vingtaine d'entreprises, une matinée : chaque lot est présenté, la salle enchérit, "
+                           "ce qui reste part en deuxième round vers les apporteurs de solutions."})
+        here = sorted((c for c in self.companies.values() if self.concarneau.id in c.territory_ids
+                       and not c.is_solution_provider), key=lambda c: c.name)
+        auctions.invite(self.practitioner, session, here)
+        offers = sorted((x for x in self.listings.values() if x.status == "published" and x.kind == "offer"
+                         and x.quantity and x.category in ("materials", "equipment")
+                         and self.concarneau in x.site.territories), key=lambda x: x.title)
+        for listing in self.rng.sample(offers, min(6, len(offers))):
+            divisible = listing.quantity > 1
+            auctions.put_up(self._member(listing.company), session, listing, {
+                "quantity": listing.quantity, "allow_partial": divisible,
+                "min_take": (listing.quantity / 4).quantize(Decimal("1")) or None if divisible else None,
+                "reserve_unit_price_eur": None, "pickup_from": self.today + timedelta(days=8),
+                "pickup_until": self.today + timedelta(days=38), "note": ""})
 
     def _conversation(self, listing, responder_key: str, quantity: Decimal, body: str, answer: str) -> None:
         conversation = respond(self.members[responder_key], listing, quantity, body)

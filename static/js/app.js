@@ -77,4 +77,27 @@
     kind.addEventListener("change", sync);
     sync();
   }
+
+  // Auction countdowns ("dernières enchères", end of a timed round): the server's time is given with
+  // the page, so a phone whose clock is off still counts down right. Also works for swapped HTMX parts.
+  function tickCountdowns() {
+    document.querySelectorAll("[data-countdown]").forEach(function (el) {
+      if (!el.hasAttribute("data-offset")) {
+        el.setAttribute("data-offset", String(Date.parse(el.getAttribute("data-now")) - Date.now()));
+      }
+      var left = Date.parse(el.getAttribute("data-countdown")) - (Date.now() + Number(el.getAttribute("data-offset")));
+      var seconds = Math.max(0, Math.ceil(left / 1000));
+      var text;
+      if (seconds >= 86400) { text = Math.floor(seconds / 86400) + " j " + Math.floor((seconds % 86400) / 3600) + " h"; }
+      else if (seconds >= 3600) { text = Math.floor(seconds / 3600) + " h " + String(Math.floor((seconds % 3600) / 60)).padStart(2, "0") + " min"; }
+      else { text = Math.floor(seconds / 60) + ":" + String(seconds % 60).padStart(2, "0"); }
+      el.textContent = text;
+      el.classList.toggle("ending", seconds <= 10);
+      el.classList.toggle("ended", seconds === 0);
+    });
+  }
+  if (document.querySelector("[data-countdown]") || document.querySelector("[hx-trigger]")) {
+    tickCountdowns();
+    window.setInterval(tickCountdowns, 250);
+  }
 })();
