@@ -84,3 +84,13 @@ def room_version(session: AuctionSession) -> str:
     """Changes when anything the room's screens show changes (session, current lot, its bids)."""
     lot = current_lot(session)
     return f"{session.version}.{lot.version if lot else 0}"
+
+
+def sessions_taking_lots(listing: Listing) -> list[AuctionSession]:
+    """Sessions of the listing's territories that still take lots (in preparation or running)."""
+    territory_ids = [t.id for t in listing.site.territories]
+    if not territory_ids:
+        return []
+    return db.session.scalars(sa.select(AuctionSession).where(
+        AuctionSession.territory_id.in_(territory_ids), AuctionSession.status.in_(("draft", "open")))
+        .order_by(AuctionSession.starts_at)).all()

@@ -597,4 +597,5 @@ def _template_helpers():
     from marketplace.models_base import utcnow
 
     return {"auction_labels": auction_labels, "auction_messages": services.MESSAGES,
-            "now_iso": lambda: utcnow().isoformat(timespec="seconds")}
+            "now_iso": lambda: utcnow().isoformat(timespec="seconds"),
+            "auction_sessions_for": queries.sessions_taking_lots}
