@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import g, request
@@ -10,6 +11,8 @@ from marketplace.api.errors import ApiError
 from marketplace.api.models import ApiToken, digest
 from marketplace.extensions import db
 from marketplace.models_base import utcnow
+
+LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
 def token_user():
@@ -22,7 +25,11 @@ def token_user():
     )
     if row is None or not row.user.is_active:
         return None
-    row.last_used_at = utcnow()
+    now = utcnow()
+    # Written at most every few minutes: a write on every call would make each API request (reads
+    # included) hold SQLite's write lock until it ends, queueing concurrent callers behind one another.
+    if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:
+        row.last_used_at = now
     return row.user
 
 

@@ -35,6 +35,8 @@ def _json_body() -> dict:
     for key, value in body.items():
         if value is not None and not isinstance(value, (str, int, float, bool)):
             raise ApiError(422, "invalid", "Valeur invalide.", {key: "une valeur simple est attendue"})
+        if isinstance(value, str) and "\x00" in value:  # PostgreSQL text cannot hold it: never a 500
+            raise ApiError(422, "invalid", "Valeur invalide.", {key: "caractère nul interdit"})
     return body
 
 
@@ -228,3 +230,7 @@ def read_notification(notification_id):
 @bp.get("/openapi.json")
 def openapi():
     return jsonify(document(current_app.config["BASE_URL"]))
+
+
+# Auctions, rounds and synergies add their routes to this blueprint.
+from marketplace.api import auctions as _auctions  # noqa: E402,F401
