@@ -246,12 +246,28 @@ def make_company(app):
     return make
 
 
+_FACTORY_PASSWORD_HASH: dict[str, str] = {}
+
+
 @pytest.fixture
-def make_user(app):
+def make_user(app, monkeypatch):
+    from marketplace.accounts import services as account_services
     from marketplace.accounts.services import create_user
     from marketplace.extensions import db
     from marketplace.territories.services import assign_practitioner
 
+    # Factory users share PASSWORD: hash it once per run (a real argon2 hash, ~0.2 s each) rather
+    # than once per user; log-ins still verify it for real.
+    real_hash = account_services.hash_password
+
+    def hash_once(password: str) -> str:
+        if password != PASSWORD:
+            return real_hash(password)
+        if password not in _FACTORY_PASSWORD_HASH:
+            _FACTORY_PASSWORD_HASH[password] = real_hash(password)
+        return _FACTORY_PASSWORD_HASH[password]
+
+    monkeypatch.setattr(account_services, "hash_password", hash_once)
     counter = {"n": 0}
 
     def make(email=None, company=None, role="member", territories=(), confirmed=True, name=None):
