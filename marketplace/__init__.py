@@ -59,6 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
     _register_models()
     _register_blueprints(app)
     _register_error_pages(app)
+    _register_request_guards(app)
     _register_template_helpers(app)
 
     from marketplace.cli import register_cli
@@ -153,6 +154,17 @@ def _register_error_pages(app: Flask):
         app.logger.exception("unhandled error on %s", request.path)
         db.session.rollback()
         return render_template("errors/500.html", code=500), 500
+
+
+def _register_request_guards(app: Flask):
+    @app.before_request
+    def _refuse_nul_characters():
+        """A NUL character is never meaningful in a form or a query, and PostgreSQL cannot store it
+        in text: refuse the request (400) before any view sees it, whatever the database."""
+        from flask import abort
+
+        if any("\x00" in value for source in (request.args, request.form) for value in source.values()):
+            abort(400)
 
 
 def _register_template_helpers(app: Flask):

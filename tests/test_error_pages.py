@@ -29,3 +29,18 @@ def test_too_large_upload_gets_413_page(app, client):
     response = client.post("/compte/connexion", data={"email": "x" * 5000})
     assert response.status_code == 413
     assert "Fichier trop volumineux" in response.get_data(as_text=True)
+
+
+def test_nul_character_in_a_form_or_query_is_refused_and_saves_nothing(client, world):
+    import sqlalchemy as sa
+
+    from marketplace.extensions import db
+    from marketplace.listings.models import Listing
+    from tests.conftest import listing_form, login
+
+    login(client, world["alice"])
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(Listing))
+    response = client.post("/annonces/nouvelle", data=listing_form(world["a"].sites[0].id, title="Palettes\x00"))
+    assert response.status_code == 400
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Listing)) == before
+    assert client.get("/annonces?q=bois%00").status_code == 400
