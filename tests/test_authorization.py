@@ -12,7 +12,8 @@ LOGIN = "login"  # anonymous → redirected to the log-in page
 
 @pytest.fixture(autouse=True)
 def notification_centre(request):
-    """Alice's notification (Bob's message in `world`), saved search and category mute, for the matrices."""
+    """Alice's notification (Bob's message in `world`), saved search and category mute, for the matrices;
+    then auctions in t1 (see _auctions)."""
     if "world" not in request.fixturenames:
         return
     import sqlalchemy as sa
@@ -28,6 +29,75 @@ def notification_centre(request):
     world["alice_alert"] = create_saved_search(alice, {"query": "drêches"})
     world["alice_mute"] = mute_category(alice, "energy")
     db.session.commit()
+    _auctions(world, request.getfixturevalue("make_listing"))
+
+
+def _auctions(world, make_listing):
+    """Auctions run by `practitioner` in t1, Alice's company giving, Bob's company bidding:
+    - `auction`: a live room, open, Bob checked in. Lots: `lot_sold` (closed, award confirmed: `synergy`),
+      `lot_proposed` (closed, `award_proposed` waiting for Alice), `lot_consent` (put up by the practitioner,
+      awaiting Alice's consent), `lot_open` (on screen, Bob's `auction_bid`), `lot_ready` (not presented);
+    - `auction_closed`: a room closed with nothing sold: its lot went to the sealed follow-up round
+      `auction_round` (`lot_follow_up`, open to companies outside that room within 50 km: Bob's, Carol's);
+    - `auction_draft`: a session in preparation, Bob's company invited."""
+    from datetime import timedelta
+    from decimal import Decimal
+
+    import sqlalchemy as sa
+
+    from marketplace.auctions import services
+    from marketplace.auctions.models import Lot, Round
+    from marketplace.extensions import db
+    from marketplace.models_base import utcnow
+    from marketplace.synergies.models import Synergy
+
+    practitioner, alice, bob, t1 = world["practitioner"], world["alice"], world["bob"], world["t1"]
+
+    def session(title, mode="live"):
+        return services.create_session(practitioner, t1, {
+            "title": title, "mode": mode, "starts_at": utcnow() + timedelta(hours=1), "place": "CCI Quimper",
+            "is_online": False, "description": ""})
+
+    def offer(title):
+        return make_listing(world["a"], "published", title=title, quantity=Decimal("5"), unit="t")
+
+    room = session("Enchères de Concarneau")
+    services.invite(practitioner, room, [world["b"]])
+    lots = {name: services.put_up(alice, room, offer(title), {"quantity": Decimal("5")})
+            for name, title in (("lot_sold", "Filets de pêche"), ("lot_proposed", "Bidons vides"),
+                                ("lot_open", "Caisses polystyrène"), ("lot_ready", "Cordages"))}
+    lots["lot_consent"] = services.put_up(practitioner, room, offer("Chutes de bois"), {"quantity": Decimal("5")})
+    db.session.commit()
+    services.check_in(practitioner, room.id, world["b"].id, True)
+    services.open_session(practitioner, room.id)
+    db.session.commit()
+    for name in ("lot_sold", "lot_proposed"):
+        services.present(practitioner, lots[name].id)
+        services.place_bid(bob, lots[name].id, Decimal("2.00"), Decimal("5"))
+        services.close_lot(practitioner, lots[name].id)
+        db.session.commit()
+    services.decide_award(alice, lots["lot_sold"].awards[0].id, True)
+    services.present(practitioner, lots["lot_open"].id)
+    world["auction_bid"], _ = services.place_bid(bob, lots["lot_open"].id, Decimal("1.50"), Decimal("5"))
+    db.session.commit()
+
+    closed = session("Salle de Quimper")
+    services.put_up(alice, closed, offer("Sacs de jute"), {"quantity": Decimal("3")})
+    db.session.commit()
+    services.open_session(practitioner, closed.id)
+    services.close_room(practitioner, closed.id)
+    db.session.commit()
+
+    draft = session("Session de juin")
+    services.invite(practitioner, draft, [world["b"]])
+    db.session.commit()
+
+    world.update(lots, auction=room, auction_closed=closed, auction_draft=draft)
+    world["award_proposed"] = lots["lot_proposed"].awards[0]
+    world["auction_round"] = db.session.scalar(sa.select(Round).where(Round.session_id == closed.id,
+                                                                      Round.kind == "follow_up"))
+    world["lot_follow_up"] = db.session.scalar(sa.select(Lot).where(Lot.round_id == world["auction_round"].id))
+    world["synergy"] = db.session.scalars(sa.select(Synergy)).one()
 
 
 def expect(default, **overrides):
@@ -102,6 +172,60 @@ GET_MATRIX = [
     ("notifications.create_alert", "/alertes/nouvelle?q=palettes&kind=offer&territory={t1.id}",
      expect(200, anonymous=LOGIN)),
     ("notifications.unsubscribe", "/notifications/desabonnement/forged", expect(400)),
+    # Auctions (data in `_auctions`): practitioners of t1 and administrators run them; invited companies
+    # and givers see them; follow-up lots, also the companies allowed to bid there.
+    ("auctions.index", "/encheres", expect(200, anonymous=LOGIN)),
+    ("auctions.create", "/encheres/nouvelle",
+     expect(403, anonymous=LOGIN, practitioner=200, other_practitioner=200, admin=200)),
+    ("auctions.show", "/encheres/{auction.id}", expect(404, anonymous=LOGIN, alice=200, bob=200, practitioner=200,
+                                                       admin=200)),
+    ("auctions.show", "/encheres/{auction_closed.id}",
+     expect(404, anonymous=LOGIN, alice=200, practitioner=200, admin=200)),
+    ("auctions.show", "/encheres/{auction_draft.id}", expect(404, anonymous=LOGIN, practitioner=200, admin=200)),
+    ("auctions.show", "/encheres/999999", expect(404, anonymous=LOGIN)),
+    ("auctions.edit", "/encheres/{auction_draft.id}/modifier",
+     expect(404, anonymous=LOGIN, practitioner=200, admin=200)),
+    ("auctions.edit", "/encheres/{auction.id}/modifier",  # open: no more changes
+     expect(404, anonymous=LOGIN, alice=403, bob=403, practitioner=302, admin=302)),
+    ("auctions.control", "/encheres/{auction.id}/regie",
+     expect(404, anonymous=LOGIN, alice=403, bob=403, practitioner=200, admin=200)),
+    ("auctions.projector", "/encheres/{auction.id}/projection",
+     expect(404, anonymous=LOGIN, alice=200, bob=200, practitioner=200, admin=200)),
+    ("auctions.projector_state", "/encheres/{auction.id}/projection/etat?v=0",
+     expect(404, anonymous=LOGIN, alice=200, bob=200, practitioner=200, admin=200)),
+    ("auctions.room", "/encheres/{auction.id}/salle",
+     expect(404, anonymous=LOGIN, alice=200, bob=200, practitioner=200, admin=200)),
+    ("auctions.room_state", "/encheres/{auction.id}/salle/etat",
+     expect(404, anonymous=LOGIN, alice=200, bob=200, practitioner=200, admin=200)),
+    ("auctions.room_form", "/encheres/{auction.id}/salle/formulaire",
+     expect(404, anonymous=LOGIN, alice=200, bob=200, practitioner=200, admin=200)),
+    ("auctions.room_form", "/encheres/{auction_draft.id}/salle/formulaire",
+     expect(404, anonymous=LOGIN, practitioner=200, admin=200)),
+    # Bob's company has no offer to put up: sent back to the session.
+    ("auctions.put_up", "/encheres/{auction.id}/lots/nouveau",
+     expect(404, anonymous=LOGIN, alice=200, bob=302, practitioner=200, admin=200)),
+    ("auctions.lot", "/encheres/lots/{lot_open.id}", expect(404, anonymous=LOGIN, alice=200, bob=200, practitioner=200,
+                                                            admin=200)),
+    ("auctions.lot", "/encheres/lots/{lot_consent.id}",
+     expect(404, anonymous=LOGIN, alice=200, bob=200, practitioner=200, admin=200)),
+    ("auctions.lot", "/encheres/lots/{lot_follow_up.id}",
+     expect(404, anonymous=LOGIN, alice=200, bob=200, carol=200, practitioner=200, admin=200)),
+    ("auctions.lot", "/encheres/lots/999999", expect(404, anonymous=LOGIN)),
+    ("auctions.lot_history", "/encheres/lots/{lot_proposed.id}/historique",
+     expect(404, anonymous=LOGIN, alice=200, bob=403, practitioner=200, admin=200)),
+    ("auctions.lot_history", "/encheres/lots/{lot_open.id}/historique",  # the giver: once the lot is closed
+     expect(404, anonymous=LOGIN, alice=403, bob=403, practitioner=200, admin=200)),
+    ("auctions.rounds", "/encheres/rounds", expect(200, anonymous=LOGIN)),
+    ("auctions.round", "/encheres/rounds/{auction_round.id}",
+     expect(404, anonymous=LOGIN, alice=200, bob=200, carol=200, practitioner=200, admin=200)),
+    ("auctions.round", "/encheres/rounds/{auction.main_round.id}",
+     expect(404, anonymous=LOGIN, alice=200, bob=200, practitioner=200, admin=200)),
+    ("auctions.my_bids", "/encheres/offres-de-mon-entreprise",
+     expect(302, anonymous=LOGIN, alice=200, bob=200, carol=200)),
+    ("synergies.index", "/synergies", expect(200, anonymous=LOGIN)),
+    ("synergies.show", "/synergies/{synergy.id}",
+     expect(404, anonymous=LOGIN, alice=200, bob=200, practitioner=200, admin=200)),
+    ("synergies.show", "/synergies/999999", expect(404, anonymous=LOGIN)),
 ]
 
 # POST routes a role must NOT be able to use on another's object: (endpoint, path, data, roles refused).
@@ -149,6 +273,50 @@ FORBIDDEN_POSTS = [
     # Own data only (nothing of anyone else's to refuse): anonymous visitors go to the log-in page.
     ("notifications.mark_all_read", "/notifications/tout-lu", {}, []),
     ("notifications.mute_category", "/notifications/preferences/categories", {"category": "water"}, []),
+    # Auctions: running a session is for practitioners of t1 and administrators.
+    ("auctions.create", "/encheres/nouvelle",
+     {"title": "Piratée", "territory_id": "{t1.id}", "mode": "live", "starts_at": "2031-04-02T09:00",
+      "place": "Ici"}, ["alice", "bob", "carol", "outsider"]),
+    ("auctions.edit", "/encheres/{auction_draft.id}/modifier",
+     {"title": "Piratée", "territory_id": "{t1.id}", "mode": "live", "starts_at": "2031-04-02T09:00",
+      "place": "Ici"}, ["alice", "bob", "carol", "other_practitioner", "outsider"]),
+    ("auctions.invite", "/encheres/{auction_draft.id}/invitations", {"companies": "{a.id}"},
+     ["alice", "bob", "carol", "other_practitioner", "outsider"]),
+    ("auctions.remove_participant", "/encheres/{auction_draft.id}/participants/{b.id}/retirer", {},
+     ["alice", "bob", "carol", "other_practitioner", "outsider"]),
+    ("auctions.check_in", "/encheres/{auction.id}/participants/{b.id}/presence", {"present": "0"},
+     ["alice", "bob", "carol", "other_practitioner", "outsider"]),
+    ("auctions.open_session", "/encheres/{auction_draft.id}/ouvrir", {},
+     ["alice", "bob", "carol", "other_practitioner", "outsider"]),
+    ("auctions.close_room", "/encheres/{auction.id}/clore", {},
+     ["alice", "bob", "carol", "other_practitioner", "outsider"]),
+    ("auctions.relaunch", "/encheres/{auction_closed.id}/relance",
+     {"lot_ids": "{lot_follow_up.id}", "radius_km": "200", "days": "8"},
+     ["alice", "bob", "carol", "other_practitioner", "outsider"]),
+    ("auctions.present", "/encheres/lots/{lot_ready.id}/presenter", {},
+     ["alice", "bob", "carol", "other_practitioner", "outsider"]),
+    ("auctions.last_call", "/encheres/lots/{lot_open.id}/dernieres-encheres", {"seconds": "10"},
+     ["alice", "bob", "carol", "other_practitioner", "outsider"]),
+    ("auctions.close_lot", "/encheres/lots/{lot_open.id}/clore", {},
+     ["alice", "bob", "carol", "other_practitioner", "outsider"]),
+    ("auctions.undo_close", "/encheres/lots/{lot_proposed.id}/annuler-cloture", {},
+     ["alice", "bob", "carol", "other_practitioner", "outsider"]),
+    ("auctions.close_unclaimed", "/encheres/lots/{lot_follow_up.id}/clore-sans-preneur", {},
+     ["alice", "bob", "carol", "other_practitioner", "outsider"]),
+    # Lots: the giver puts up its own offers, consents, decides awards; a practitioner may withdraw too.
+    ("auctions.put_up", "/encheres/{auction.id}/lots/nouveau", {"listing_id": "{a_published.id}", "quantity": "1"},
+     ["carol", "other_practitioner", "outsider"]),
+    ("auctions.withdraw_lot", "/encheres/lots/{lot_ready.id}/retirer", {},
+     ["bob", "carol", "other_practitioner", "outsider"]),
+    ("auctions.consent", "/encheres/lots/{lot_consent.id}/accord", {"answer": "accept"},
+     ["bob", "carol", "practitioner", "other_practitioner", "admin", "outsider"]),
+    ("auctions.decide_award", "/encheres/attributions/{award_proposed.id}", {"decision": "confirm"},
+     ["bob", "carol", "practitioner", "other_practitioner", "admin", "outsider"]),
+    # Bids: only on a lot one may see; a bid is retracted by its own company only.
+    ("auctions.bid", "/encheres/lots/{lot_open.id}/encherir", {"unit_price_eur": "9", "quantity": "5"},
+     ["carol", "other_practitioner", "outsider"]),
+    ("auctions.retract_bid", "/encheres/offres/{auction_bid.id}/retrait", {"reason": "typo"},
+     ["alice", "carol", "practitioner", "other_practitioner", "admin", "outsider"]),
 ]
 
 
@@ -192,6 +360,32 @@ def _snapshot(world):
         "t1": (world["t1"].name, len(world["t1"].assignments), len(world["t1"].trusts)),
         "alice_centre": (world["alice_notification"].read_at, world["alice_alert"].active,
                          len(services.mutes_of(world["alice"].id))),
+        "auctions": _auction_snapshot(),
+    }
+
+
+def _auction_snapshot():
+    """Every auction row that a refused post could have touched, down to the lock versions."""
+    import sqlalchemy as sa
+
+    from marketplace.auctions.models import AuctionSession, Award, Bid, Lot, LotEvent, Participant, Round
+    from marketplace.extensions import db
+    from marketplace.synergies.models import Synergy
+
+    def rows(*columns):
+        return db.session.execute(sa.select(*columns).order_by(*columns[:1])).all()
+
+    return {
+        "sessions": rows(AuctionSession.id, AuctionSession.title, AuctionSession.status, AuctionSession.version,
+                         AuctionSession.current_lot_id),
+        "participants": rows(Participant.session_id, Participant.company_id, Participant.checked_in_at),
+        "rounds": rows(Round.id, Round.status, Round.closes_at, Round.radius_km),
+        "lots": rows(Lot.id, Lot.status, Lot.quantity_remaining, Lot.reserve_unit_price_eur, Lot.closes_at,
+                     Lot.version),
+        "bids": rows(Bid.id, Bid.status),
+        "awards": rows(Award.id, Award.status),
+        "events": db.session.scalar(sa.select(sa.func.count()).select_from(LotEvent)),
+        "synergies": rows(Synergy.id, Synergy.stage),
     }
 
 
@@ -205,7 +399,7 @@ def test_forbidden_posts_are_refused_and_change_nothing(app, world, role):
         if role not in refused and role != "anonymous":
             continue
         path = fill(template, world)
-        response = client.post(path, data=dict(data))
+        response = client.post(path, data={k: fill(v, world) for k, v in data.items()})
         if role == "anonymous":
             ok = response.status_code == 302 and "/compte/connexion" in response.location
         else:
@@ -248,7 +442,9 @@ def test_every_post_without_csrf_token_is_refused(app, world):
                 "territory_id": world["t1"].id, "user_id": world["practitioner"].id, "photo_id": 1,
                 "conversation_id": world["conversation"].id, "code": "en", "token": "x", "name": "thesaurus",
                 "notification_id": world["alice_notification"].id, "search_id": world["alice_alert"].id,
-                "mute_id": world["alice_mute"].id,
+                "mute_id": world["alice_mute"].id, "session_id": world["auction"].id,
+                "lot_id": world["lot_open"].id, "bid_id": world["auction_bid"].id,
+                "award_id": world["award_proposed"].id,
             }[arg]
         path = app.url_map.bind("localhost").build(rule.endpoint, values)
         response = client.post(path, data={"title": "x", "body": "x", "email": "x@example.fr"}, csrf=False)

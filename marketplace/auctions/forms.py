@@ -31,6 +31,17 @@ def _zone() -> ZoneInfo:
     return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
 
 
+class FiniteDecimalField(DecimalField):
+    """A decimal field that refuses "NaN" and "Infinity": Python's Decimal parses them, and comparing
+    them later (validators, rules) raises instead of failing validation."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and not self.data.is_finite():
+            self.data = None
+            raise ValueError(self.gettext("Not a valid decimal value."))
+
+
 def to_utc(local: datetime | None) -> datetime | None:
     if local is None:
         return None
@@ -52,7 +63,8 @@ class SessionForm(FlaskForm):
         _l("Clôture des enchères"), validators=[Optional()], format="%Y-%m-%dT%H:%M",
         description=_l("Pour un round en ligne ou sous pli : les enchères se terminent à cette heure "
                        "(une enchère de dernière minute prolonge un round en ligne de quelques minutes)."))
-    place = StringField(_l("Lieu"), validators=[Optional(), Length(max=255)],
+    # No Optional(): it would end the checks on an empty place before validate_place runs.
+    place = StringField(_l("Lieu"), validators=[Length(max=255)],
                         description=_l("Adresse de la salle, ou vide pour une session en ligne."))
     is_online = BooleanField(_l("En ligne (visioconférence ou enchères à distance)"))
     description = TextAreaField(_l("Présentation"), validators=[Optional(), Length(max=8000)])
@@ -62,12 +74,17 @@ class SessionForm(FlaskForm):
         self.territory_id.choices = [(t.id, t.name) for t in territories]
         self.mode.choices = labels.choices(MODES)
 
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        # Optional() ends the checks of an empty end time before validate_closes_at could see it.
+        if self.mode.data != "live" and self.closes_at.data is None and not self.closes_at.errors:
+            self.closes_at.errors.append(_l("Indiquez l'heure de clôture d'un round en ligne ou sous pli."))
+            valid = False
+        return valid
+
     def validate_closes_at(self, field):
-        if self.mode.data != "live":
-            if field.data is None:
-                raise ValidationError(_l("Indiquez l'heure de clôture d'un round en ligne ou sous pli."))
-            if self.starts_at.data and field.data <= self.starts_at.data:
-                raise ValidationError(_l("La clôture doit suivre le début."))
+        if self.mode.data != "live" and self.starts_at.data and field.data <= self.starts_at.data:
+            raise ValidationError(_l("La clôture doit suivre le début."))
 
     def validate_place(self, field):
         if not self.is_online.data and not (field.data or "").strip():
@@ -91,12 +108,14 @@ class InviteForm(FlaskForm):
 
 class LotForm(FlaskForm):
     listing_id = SelectField(_l("Offre"), coerce=int, choices=[])
-    quantity = DecimalField(_l("Quantité mise en lot"), places=3,
-                            validators=[InputRequired(), NumberRange(min=Decimal("0.001"), max=rules.MAX_QUANTITY)])
+    quantity = FiniteDecimalField(
+        _l("Quantité mise en lot"), places=3,
+        validators=[InputRequired(), NumberRange(min=Decimal("0.001"), max=rules.MAX_QUANTITY)])
     allow_partial = BooleanField(_l("Accepter des prises partielles"))
-    min_take = DecimalField(_l("Prise minimale"), places=3, validators=[Optional(), NumberRange(min=Decimal("0.001"))],
-                            description=_l("Quand le lot se divise : la plus petite quantité qu'un preneur peut emporter."))
-    reserve_unit_price_eur = DecimalField(
+    min_take = FiniteDecimalField(
+        _l("Prise minimale"), places=3, validators=[Optional(), NumberRange(min=Decimal("0.001"))],
+        description=_l("Quand le lot se divise : la plus petite quantité qu'un preneur peut emporter."))
+    reserve_unit_price_eur = FiniteDecimalField(
         _l("Prix de réserve par unité (€)"), places=2,
         validators=[Optional(), NumberRange(min=-rules.MAX_ABS_UNIT_PRICE, max=rules.MAX_ABS_UNIT_PRICE)],
         description=_l("Caché aux enchérisseurs. Négatif : le plus que vous acceptez de payer au preneur par unité."))
@@ -126,18 +145,23 @@ class LotForm(FlaskForm):
 
 
 class BidForm(FlaskForm):
-    unit_price_eur = DecimalField(
+    unit_price_eur = FiniteDecimalField(
         _l("Prix par unité (€)"), places=2, validators=[Optional()],
         description=_l("Positif : vous payez le cédant. Négatif : le cédant vous paie pour l'enlever."))
     interest_only = BooleanField(_l("Intérêt sans prix (à négocier)"))
-    quantity = DecimalField(_l("Quantité"), places=3, validators=[InputRequired(), NumberRange(min=Decimal("0.001"))])
+    quantity = FiniteDecimalField(_l("Quantité"), places=3,
+                                  validators=[InputRequired(), NumberRange(min=Decimal("0.001"))])
     message = TextAreaField(_l("Message au cédant (facultatif)"), validators=[Optional(), Length(max=2000)])
     # One key per displayed form: a double click or a retried request stores the bid once.
     client_key = HiddenField(validators=[Optional(), Length(max=64)])
 
-    def validate_unit_price_eur(self, field):
-        if not self.interest_only.data and field.data is None:
-            raise ValidationError(_l("Indiquez un prix, ou cochez « intérêt sans prix »."))
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        # Optional() ends the checks of an empty price: without this, it would pass as an interest.
+        if not self.interest_only.data and self.unit_price_eur.data is None and not self.unit_price_eur.errors:
+            self.unit_price_eur.errors.append(_l("Indiquez un prix, ou cochez « intérêt sans prix »."))
+            valid = False
+        return valid
 
     def price(self) -> Decimal | None:
         return None if self.interest_only.data else self.unit_price_eur.data
@@ -154,7 +178,7 @@ class RetractForm(FlaskForm):
 
 class ConsentForm(FlaskForm):
     answer = SelectField(choices=[("accept", ""), ("refuse", "")])
-    reserve_unit_price_eur = DecimalField(
+    reserve_unit_price_eur = FiniteDecimalField(
         _l("Prix de réserve par unité (€)"), places=2,
         validators=[Optional(), NumberRange(min=-rules.MAX_ABS_UNIT_PRICE, max=rules.MAX_ABS_UNIT_PRICE)])
 

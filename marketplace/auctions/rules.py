@@ -43,7 +43,7 @@ class BidView:
 def bid_problems(terms: LotTerms, unit_price_eur: Decimal | None, quantity: Decimal | None) -> list[str]:
     """Why this price and quantity cannot be bid on the lot (empty list: they can)."""
     problems = []
-    if quantity is None or quantity <= 0:
+    if quantity is None or quantity.is_nan() or quantity <= 0:
         problems.append("quantity_missing")
     elif quantity > MAX_QUANTITY or quantity > terms.quantity:
         problems.append("quantity_above_lot")
@@ -52,7 +52,7 @@ def bid_problems(terms: LotTerms, unit_price_eur: Decimal | None, quantity: Deci
     elif terms.allow_partial and terms.min_take and quantity < min(terms.min_take, terms.quantity):
         problems.append("below_min_take")
     if unit_price_eur is not None:
-        if abs(unit_price_eur) > MAX_ABS_UNIT_PRICE:
+        if not unit_price_eur.is_finite() or abs(unit_price_eur) > MAX_ABS_UNIT_PRICE:
             problems.append("price_out_of_range")
         elif unit_price_eur != unit_price_eur.quantize(Decimal("0.01")):
             problems.append("price_precision")
@@ -109,7 +109,7 @@ def extended_close(closes_at: datetime, scheduled_close: datetime, placed_at: da
     bid, never beyond `cap` after the scheduled end."""
     if placed_at >= closes_at or closes_at - placed_at > window:
         return closes_at
-    return min(max(closes_at, placed_at + extension), scheduled_close + cap)
+    return max(closes_at, min(placed_at + extension, scheduled_close + cap))
 
 
 # --- follow-up rounds ----------------------------------------------------------------------------

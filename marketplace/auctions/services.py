@@ -44,6 +44,7 @@ MESSAGES = {
     "not_awaiting_consent": _l("Ce lot n'attend pas d'accord."),
     "not_unclaimed": _l("Ce lot n'est pas en attente de relance."),
     "listing_not_offer": _l("Seule une offre publiée peut être mise aux enchères."),
+    "not_in_territory": _l("Cette entreprise n'a pas de site dans le territoire de la session."),
     "listing_outside_territory": _l("Cette offre n'est pas située dans le territoire de la session."),
     "listing_already_in_session": _l("Cette offre est déjà un lot de cette session."),
     "closes_in_past": _l("La date de clôture est déjà passée : choisissez une date à venir."),
@@ -194,6 +195,9 @@ def check_in(actor: User, session_id: int, company_id: int, present: bool) -> No
         raise AuctionError("session_closed")
     participant = session.participant(company_id)
     if participant is None:  # walk-ins: a company of the territory that turns up is added on the spot
+        company = db.session.get(Company, company_id)
+        if company is None or session.territory_id not in company.territory_ids:
+            raise AuctionError("not_in_territory")
         participant = Participant(company_id=company_id)
         session.participants.append(participant)
     participant.checked_in_at = utcnow() if present else None
@@ -316,6 +320,8 @@ def answer_consent(actor: User, lot_id: int, accept: bool, reserve: Decimal | No
 
 
 def withdraw_lot(actor: User, lot_id: int) -> Lot:
+    lot = db.get_or_404(Lot, lot_id)
+    session = _lock_session(lot.round.session_id)
     lot = lock_lot(lot_id)
     if lot.status not in ("awaiting_consent", "ready", "open"):
         raise AuctionError("lot_not_ready")
@@ -325,6 +331,11 @@ def withdraw_lot(actor: User, lot_id: int) -> Lot:
     lot.status = "withdrawn"
     lot.closes_at = None
     _event(lot, actor, "withdrawn", before)
+    round_ = lot.round
+    # A timed or sealed round ends when its last lot closes; withdrawing that last lot ends it too.
+    if round_.mode != "live" and round_.status == "open" and all(x.status not in ("open", "ready")
+                                                                 for x in round_.lots):
+        _resolve(session, round_, actor)
     return lot
 
 
@@ -614,11 +625,13 @@ def _resolve(session: AuctionSession, round_: Round, actor: User | None) -> None
         _settle_if_decided(session, lot, actor)
 
 
-def _open_follow_up(session: AuctionSession, radius_km: float, days: float) -> Round:
+def _open_follow_up(session: AuctionSession, radius_km: float, days: float, join_open: bool = True) -> Round:
+    """The session's open follow-up round with this radius and more than a day to go (when `join_open`:
+    a share declined later joins the round its siblings are in), else a new one."""
     now = utcnow()
     existing = next((r for r in session.rounds if r.kind == "follow_up" and r.status == "open"
                      and r.radius_km == radius_km and r.closes_at and r.closes_at > now + timedelta(days=1)), None)
-    if existing is not None:
+    if existing is not None and join_open:
         return existing
     round_ = Round(number=max(r.number for r in session.rounds) + 1, kind="follow_up", mode="sealed", status="open",
                    opens_at=now, closes_at=now + timedelta(days=days), radius_km=radius_km)
@@ -628,11 +641,11 @@ def _open_follow_up(session: AuctionSession, radius_km: float, days: float) -> R
 
 
 def _pass_on(session: AuctionSession, leftovers: list[tuple[Lot, Decimal]], actor: User | None,
-             radius_km: float | None = None, days: float | None = None) -> Round:
+             radius_km: float | None = None, days: float | None = None, relaunched: bool = False) -> Round:
     """Offer these quantities in a follow-up round (sealed, for a few days) and tell the solution
     providers able to take them, one message per person and round."""
     round_ = _open_follow_up(session, radius_km or _setting("AUCTION_FOLLOW_UP_RADIUS_KM"),
-                             days or _setting("AUCTION_FOLLOW_UP_DAYS"))
+                             days or _setting("AUCTION_FOLLOW_UP_DAYS"), join_open=not relaunched)
     children = []
     for lot, quantity in leftovers:
         lot.quantity_remaining = lot.quantity_remaining - quantity
@@ -698,8 +711,8 @@ def relaunch(actor: User, lot_ids: list[int], radius_km: float, days: float) -> 
         if lot is None or lot.status != "unclaimed" or lot.round.session_id != session.id:
             raise AuctionError("not_unclaimed")
         leftovers.append((lot, lot.quantity_remaining))
-    round_ = _open_follow_up(session, radius_km, days)
-    round_ = _pass_on(session, leftovers, actor, radius_km=radius_km, days=days)
+    # Always a new round: a relaunch sets its own radius and deadline.
+    round_ = _pass_on(session, leftovers, actor, radius_km=radius_km, days=days, relaunched=True)
     for lot, _quantity in leftovers:
         lot.status = "settled"
         _event(lot, actor, "relaunched", "unclaimed", round=round_.number)
@@ -721,6 +734,29 @@ def due_lot_ids(now: datetime | None = None) -> list[int]:
     now = now or utcnow()
     return db.session.scalars(sa.select(Lot.id).join(Round).where(
         Lot.status == "open", Lot.closes_at <= now, Round.mode != "live").order_by(Lot.id)).all()
+
+
+def due_round_ids(now: datetime | None = None) -> list[int]:
+    """Timed or sealed rounds past their end with no lot taking bids, which no lot closing will resolve
+    (every lot still awaited the giver's consent, or none was put up)."""
+    now = now or utcnow()
+    taking_bids = sa.select(Lot.id).where(Lot.round_id == Round.id, Lot.status.in_(("open", "ready")))
+    return db.session.scalars(sa.select(Round.id).where(
+        Round.status == "open", Round.mode != "live", Round.closes_at <= now, ~taking_bids.exists())
+        .order_by(Round.id)).all()
+
+
+def resolve_round(actor: User | None, round_id: int) -> bool:
+    """End such a round (see due_round_ids); False when there is nothing to do."""
+    round_ = db.session.get(Round, round_id)
+    if round_ is None:
+        return False
+    session = _lock_session(round_.session_id)
+    db.session.refresh(round_)
+    if round_.status != "open" or round_.id not in due_round_ids():
+        return False
+    _resolve(session, round_, actor)
+    return True
 
 
 def _listing_event(listing: Listing, actor: User | None, action: str, note: str) -> None:

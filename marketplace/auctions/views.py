@@ -332,7 +332,8 @@ def _refusal(lot: Lot | None) -> str | None:
 
 
 def _bid_form(lot: Lot | None) -> BidForm | None:
-    if lot is None or not current_user.is_authenticated or services.bidding_access(current_user, lot):
+    if (lot is None or lot.status != "open" or not current_user.is_authenticated
+            or services.bidding_access(current_user, lot)):
         return None
     form = BidForm(formdata=None)
     form.client_key.data = secrets.token_urlsafe(16)
@@ -404,7 +405,9 @@ def lot_history(lot_id):
     if not (lot.round.session.is_run_by(current_user) or (lot.is_given_by(current_user) and lot.status != "open")):
         abort(403)
     events = db.session.scalars(db.select(LotEvent).where(LotEvent.lot_id == lot.id).order_by(LotEvent.id)).all()
-    return render_template("auctions/lot_history.html", lot=lot, events=events)
+    # Sealed bids stay hidden from everyone, the practitioner included, until the lot closes.
+    return render_template("auctions/lot_history.html", lot=lot, events=events,
+                           sealed=lot.round.is_sealed and lot.status == "open")
 
 
 @bp.route("/lots/<int:lot_id>/encherir", methods=["POST"])

@@ -19,9 +19,9 @@ def room(make_territory, make_company, make_user, make_listing):
     bidders = [make_company(name, postcode) for name, postcode in
                (("Brasserie de l'Odet", "29000"), ("Menuiserie Le Goff", "29910"), ("Jardins de Cornouaille", "29900"))]
     provider = make_company("Recyclerie Bretonne", "29100", is_solution_provider=True,
-                            handled_categories="materials", handled_waste_codes="15 01 03")
+                            handled_categories=["materials"], handled_waste_codes="15 01 03")
     outsider = make_company("Ferme du Moros", "29900")
-    far = make_company("Négoce Lyonnais", "69001", is_solution_provider=True, handled_categories="materials")
+    far = make_company("Négoce Lyonnais", "69001", is_solution_provider=True, handled_categories=["materials"])
     practitioner = make_user("anim@cci.fr", role="practitioner", territories=[territory])
     alice = make_user("alice@conserverie.fr", company=giver)
     users = [make_user(f"bidder{i}@example.fr", company=c) for i, c in enumerate(bidders)]

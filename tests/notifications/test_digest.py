@@ -89,4 +89,5 @@ def test_one_click_from_the_digest_turns_off_the_kinds_it_contains(app, people, 
     response = app.test_client().post(unsubscribe_path(mail), data={"List-Unsubscribe": "One-Click"}, csrf=False)
     assert response.status_code == 200
     assert services.modes_for(farmer.id) == {
-        "match": "off", "alert": "off", "message": "instant", "moderation": "instant", "pending": "instant"}
+        "match": "off", "alert": "off", "message": "instant", "moderation": "instant", "pending": "instant",
+        "auction": "instant"}
