@@ -123,7 +123,8 @@ def build_room(config: dict, bidders: int) -> dict:
         db.session.commit()
         services.present(practitioner, lot.id)
         db.session.commit()
-        room = {"lot_id": lot.id, "tokens": tokens}
+        room = {"lot_id": lot.id, "tokens": tokens, "session_id": session.id,
+                "user_ids": [c.members[0].id for c in companies], "practitioner_id": practitioner.id}
         db.session.remove()
         db.engine.dispose()
     return room
