@@ -16,7 +16,6 @@ from wtforms import (
     HiddenField,
     IntegerField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -25,6 +24,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 from marketplace import labels
 from marketplace.auctions import rules
 from marketplace.auctions.labels import MODES, RETRACT_REASONS
+from marketplace.companies.forms import MultiCheckboxField
 
 
 def _zone() -> ZoneInfo:
@@ -98,7 +98,7 @@ class SessionForm(FlaskForm):
 
 
 class InviteForm(FlaskForm):
-    companies = SelectMultipleField(_l("Entreprises à inviter"), coerce=int, choices=[],
+    companies = MultiCheckboxField(_l("Entreprises à inviter"), coerce=int, choices=[],
                                     validators=[InputRequired(_l("Choisissez au moins une entreprise."))])
 
     def __init__(self, *args, companies=(), **kwargs):
@@ -193,7 +193,7 @@ class LastCallForm(FlaskForm):
 
 
 class RelaunchForm(FlaskForm):
-    lot_ids = SelectMultipleField(_l("Lots à relancer"), coerce=int, choices=[],
+    lot_ids = MultiCheckboxField(_l("Lots à relancer"), coerce=int, choices=[],
                                   validators=[InputRequired(_l("Choisissez au moins un lot."))])
     radius_km = IntegerField(_l("Rayon (km)"), validators=[InputRequired(), NumberRange(min=1, max=1000)])
     days = IntegerField(_l("Durée (jours)"), validators=[InputRequired(), NumberRange(min=1, max=60)])
