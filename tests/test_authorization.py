@@ -1,6 +1,8 @@
 """Who may see and do what: every route × every role, on a world with data in every state.
 403/404 for what is not yours, 302 to the log-in page for anonymous visitors, never 500."""
+import importlib
 import re
+from pathlib import Path
 
 import pytest
 
@@ -30,6 +32,9 @@ def notification_centre(request):
     world["alice_mute"] = mute_category(alice, "energy")
     db.session.commit()
     _auctions(world, request.getfixturevalue("make_listing"))
+    for extension in EXTENSIONS:
+        if hasattr(extension, "setup"):
+            extension.setup(world)
 
 
 def _auctions(world, make_listing):
@@ -320,6 +325,18 @@ FORBIDDEN_POSTS = [
 ]
 
 
+# Feature packages add their own rows next to their tests, in tests/<feature>/authorization.py. Such a
+# module may define: setup(world) (adds its objects to the world, commits), GET_ROWS and POST_ROWS
+# (rows shaped like GET_MATRIX and FORBIDDEN_POSTS above), url_values(world) (a dict: URL argument →
+# value, for the CSRF test) and snapshot(world) (what a refused post must leave unchanged).
+EXTENSIONS = [importlib.import_module(f"tests.{path.parent.name}.authorization")
+              for path in sorted(Path(__file__).parent.glob("*/authorization.py"))]
+# (imported here, after `expect`, which they use: `from tests.test_authorization import LOGIN, expect`)
+for _extension in EXTENSIONS:
+    GET_MATRIX += getattr(_extension, "GET_ROWS", [])
+    FORBIDDEN_POSTS += getattr(_extension, "POST_ROWS", [])
+
+
 def fill(template: str, world) -> str:
     return re.sub(r"\{([^}]+)\}", lambda m: str(eval(m.group(1), {}, world)), template)
 
@@ -361,6 +378,7 @@ def _snapshot(world):
         "alice_centre": (world["alice_notification"].read_at, world["alice_alert"].active,
                          len(services.mutes_of(world["alice"].id))),
         "auctions": _auction_snapshot(),
+        "extensions": [extension.snapshot(world) for extension in EXTENSIONS if hasattr(extension, "snapshot")],
     }
 
 
@@ -435,9 +453,13 @@ def test_every_post_without_csrf_token_is_refused(app, world):
             # RFC 8058 one-click unsubscribe: mail providers POST without a session or token; the signed
             # link is the protection (tests/notifications/test_unsubscribe.py).
             continue
+        extra = {}
+        for extension in EXTENSIONS:
+            if hasattr(extension, "url_values"):
+                extra.update(extension.url_values(world))
         values = {}
         for arg in rule.arguments:
-            values[arg] = {
+            values[arg] = extra[arg] if arg in extra else {
                 "listing_id": world["a_published"].id, "company_id": world["a"].id, "site_id": world["a"].sites[0].id,
                 "territory_id": world["t1"].id, "user_id": world["practitioner"].id, "photo_id": 1,
                 "conversation_id": world["conversation"].id, "code": "en", "token": "x", "name": "thesaurus",
