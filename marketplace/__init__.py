@@ -110,6 +110,7 @@ def _register_blueprints(app: Flask):
     from marketplace.imports.views import bp as imports_bp
     from marketplace.conversations.views import bp as conversations_bp
     from marketplace.listings.views import bp as listings_bp
+    from marketplace.practitioner.views import bp as practitioner_bp
     from marketplace.search.views import bp as search_bp
     from marketplace.synergies.views import bp as synergies_bp
     from marketplace.main.views import bp as main_bp
@@ -117,7 +118,7 @@ def _register_blueprints(app: Flask):
     from marketplace.territories.views import bp as territories_bp
     from marketplace.vocabulary.views import bp as vocabulary_bp
 
-    for bp in (api_bp, main_bp, accounts_bp, companies_bp, territories_bp, listings_bp, conversations_bp, vocabulary_bp, imports_bp, notifications_bp, search_bp, auctions_bp, synergies_bp):
+    for bp in (api_bp, main_bp, accounts_bp, companies_bp, territories_bp, listings_bp, conversations_bp, vocabulary_bp, imports_bp, notifications_bp, search_bp, auctions_bp, synergies_bp, practitioner_bp):
         app.register_blueprint(bp)
 
     from marketplace.accounts.models import User

@@ -1,0 +1,1 @@
+"""The practitioner's workspace: moderation queue, dormant-ad relaunch, workshops and reports."""
