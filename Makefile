@@ -32,11 +32,12 @@ test: install
 
 # Refresh the front-end libraries copied from npm into static/vendor (needs npm; not needed to run).
 vendor:
-	rm -rf build/vendor && mkdir -p build/vendor && cd build/vendor && npm pack leaflet@1.9.4 htmx.org@2.0.11 >/dev/null
+	rm -rf build/vendor && mkdir -p build/vendor && cd build/vendor && npm pack leaflet@1.9.4 htmx.org@2.0.11 chart.js@4.5.1 >/dev/null
 	cd build/vendor && for f in *.tgz; do mkdir -p $${f%.tgz} && tar xzf $$f -C $${f%.tgz}; done
 	cp build/vendor/leaflet-1.9.4/package/dist/leaflet.js build/vendor/leaflet-1.9.4/package/dist/leaflet.css static/vendor/leaflet/
 	cp -r build/vendor/leaflet-1.9.4/package/dist/images static/vendor/leaflet/
 	cp build/vendor/htmx.org-2.0.11/package/dist/htmx.min.js static/vendor/htmx/
+	cp build/vendor/chart.js-4.5.1/package/dist/chart.umd.min.js build/vendor/chart.js-4.5.1/package/LICENSE.md static/vendor/chartjs/
 
 clean:
 	rm -rf $(VENV) build *.egg-info
