@@ -24,6 +24,9 @@ def register_cli(app: Flask) -> None:
     from marketplace.notifications.cli import notifications
 
     app.cli.add_command(notifications)
+    from marketplace.synergies.cli import synergies
+
+    app.cli.add_command(synergies)
 
 
 @click.group(help="Comptes utilisateurs.")
@@ -100,6 +103,46 @@ def expire_listings():
     count = expire_due()
     db.session.commit()
     click.echo(f"{count} annonce(s) expirée(s).")
+
+
+@listings.command("relaunch-dormant")
+@click.option("--days", type=click.IntRange(min=1), help="Dormante après N jours (par défaut : le réglage de chaque territoire).")
+@click.option("--territory", "territory_refs", multiple=True, help="Territoire (nom ou identifiant), répétable ; par défaut tous.")
+@click.option("--dry-run", is_flag=True, help="Montrer ce qui serait fait, sans rien envoyer ni modifier.")
+def relaunch_dormant(days, territory_refs, dry_run):
+    """Relaunch the owners of dormant listings (one e-mail per person); expire those left without answer to two relaunches."""
+    from marketplace.accounts.models import Territory
+    from marketplace.practitioner.relaunch import dormant_ads, relaunch
+
+    territory_ids = None
+    if territory_refs:
+        territory_ids = set()
+        for ref in territory_refs:
+            territory = db.session.get(Territory, int(ref)) if ref.isdigit() else db.session.scalar(
+                sa.select(Territory).where(Territory.name == ref))
+            if territory is None:
+                raise click.ClickException(f"Territoire inconnu : {ref}")
+            territory_ids.add(territory.id)
+    ads = dormant_ads(territory_ids, days, lock=not dry_run)
+    prefix = "[simulation] " if dry_run else ""
+    click.echo(f"{prefix}{len(ads)} annonce(s) dormante(s).")
+    report = relaunch(ads, None, dry_run=dry_run)
+    if not dry_run:
+        db.session.commit()
+    verbs = {"relaunched": "relancée", "expired": "expirée (deux relances sans réponse)",
+             "waiting": "en attente de réponse", "no_contact": "sans personne à prévenir"}
+    outcome = {listing.id: verb for verb in verbs for listing in getattr(report, verb)}
+    for ad in ads:
+        listing = ad.listing
+        click.echo(f"{prefix}#{listing.id} « {listing.title} » ({listing.company.name}, {ad.idle_days} j) : "
+                   f"{verbs[outcome[listing.id]]}")
+    for person, items in report.messages:
+        click.echo(f"{prefix}message à {person.email} : {len(items)} annonce(s)")
+    done = "seraient" if dry_run else "ont été"
+    click.echo(f"{prefix}{len(report.relaunched)} annonce(s) {done} relancée(s), {len(report.messages)} message(s), "
+               f"{len(report.expired)} expirée(s), {len(report.waiting)} en attente.")
+    if dry_run:
+        click.echo("Simulation : rien n'a été envoyé ni modifié.")
 
 
 listings.add_command(import_listings)

@@ -74,6 +74,11 @@ class Defaults:
     # Follow-up rounds (deuxième round): sealed bids until this many days, providers within this radius.
     AUCTION_FOLLOW_UP_DAYS = 4
     AUCTION_FOLLOW_UP_RADIUS_KM = 50
+    # Dormant-ad relaunch: days an owner has to answer before the next relaunch (or expiry), and
+    # how long the one-click answer links stay valid.
+    RELAUNCH_INTERVAL_DAYS = 14
+    RELAUNCH_LINK_MAX_AGE_DAYS = 90
+
     # Bids per person per minute (the room's phones and the API alike).
     AUCTION_BID_RATE_LIMIT = "30 per minute"
 

@@ -71,7 +71,10 @@ EVENT_ACTIONS = {
     "submitted": _l("soumise à validation"),
     "published": _l("publiée"),
     "approved": _l("approuvée"),
-    "rejected": _l("renvoyée pour modification"),
+    "changes_requested": _l("renvoyée pour modification"),
+    "refused": _l("refusée par l'animateur·rice"),
+    "moderated": _l("corrigée par l'animateur·rice"),
+    "company_refused": _l("retirée : entreprise refusée"),
     "reserve": _l("réservée"),
     "close": _l("conclue"),
     "reopen": _l("remise en ligne"),
@@ -80,6 +83,7 @@ EVENT_ACTIONS = {
     "imported": _l("importée"),
     "auction_lot": _l("mise aux enchères"),
     "auction_awarded": _l("attribuée aux enchères"),
+    "renewed": _l("confirmée toujours disponible"),
 }
 ROLES = {"member": _l("Membre"), "practitioner": _l("Animateur·rice"), "admin": _l("Administrateur·rice")}
 TERRITORY_KINDS = {

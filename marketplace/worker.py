@@ -6,3 +6,4 @@ from marketplace.listings import tasks as _listing_tasks  # noqa: F401
 from marketplace.matching import tasks as _matching_tasks  # noqa: F401
 from marketplace.notifications import tasks as _notification_tasks  # noqa: F401
 from marketplace.search import tasks as _search_tasks  # noqa: F401
+from marketplace.synergies import tasks as _synergy_tasks  # noqa: F401

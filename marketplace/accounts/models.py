@@ -11,6 +11,11 @@ from marketplace.extensions import db
 from marketplace.models_base import Timestamped, utcnow
 
 ROLES = ("member", "practitioner", "admin")
+# A company created by one of its members waits for the practitioners of its territories ("pending");
+# they approve it, ask for changes (the members are told why, and editing the profile sends it back to
+# review), or refuse it: a refused company cannot publish listings. Imports, the demo, administrators and
+# companies that existed before review began count as approved.
+COMPANY_REVIEW_STATUSES = ("pending", "approved", "changes_requested", "rejected")
 
 
 class User(UserMixin, Timestamped, db.Model):
@@ -30,7 +35,7 @@ class User(UserMixin, Timestamped, db.Model):
     security_stamp: Mapped[int] = mapped_column(default=0, nullable=False)
     company_id: Mapped[int | None] = mapped_column(sa.ForeignKey("company.id", ondelete="SET NULL"), index=True)
 
-    company: Mapped[Company | None] = relationship(back_populates="members")
+    company: Mapped[Company | None] = relationship(back_populates="members", foreign_keys=[company_id])
     assignments: Mapped[list[PractitionerAssignment]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
     )
@@ -99,7 +104,15 @@ class Company(Timestamped, db.Model):
     handled_categories: Mapped[str] = mapped_column(sa.String(255), default="", nullable=False)
     handled_waste_codes: Mapped[str] = mapped_column(sa.Text, default="", nullable=False)
     treatment_operations: Mapped[str] = mapped_column(sa.String(255), default="", nullable=False)
+    review_status: Mapped[str] = mapped_column(sa.String(20), default="approved", server_default="approved",
+                                               nullable=False, index=True)
+    review_note: Mapped[str | None] = mapped_column(sa.Text)  # the practitioner's reason, sent to the members
+    reviewed_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    # use_alter: user.company_id already points the other way (a cycle for table creation order).
+    reviewed_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("user.id", ondelete="SET NULL", use_alter=True))
 
+    reviewed_by: Mapped[User | None] = relationship(foreign_keys=[reviewed_by_id])
     members: Mapped[list[User]] = relationship(back_populates="company", foreign_keys=[User.company_id])
     sites: Mapped[list[Site]] = relationship(
         back_populates="company", cascade="all, delete-orphan", order_by="Site.id"
@@ -136,6 +149,22 @@ class Company(Timestamped, db.Model):
     @property
     def treatment_operation_list(self) -> list[str]:
         return self.treatment_operations.split()
+
+    @property
+    def is_rejected(self) -> bool:
+        """Refused by a practitioner: its listings cannot be published."""
+        return self.review_status == "rejected"
+
+    @property
+    def is_under_review(self) -> bool:
+        return self.review_status in ("pending", "changes_requested")
+
+    def can_review(self, user) -> bool:
+        return bool(user and user.is_authenticated and user.moderates_company(self))
+
+    def can_view(self, user) -> bool:
+        """A refused company's page is for its members and its moderators only."""
+        return not self.is_rejected or self.has_member(user) or self.can_review(user)
 
     def has_member(self, user) -> bool:
         return bool(user and user.is_authenticated and user.company_id == self.id)

@@ -100,9 +100,18 @@ def create_listing():
     site = next(s for s in user.company.sites if s.id == form.site_id.data)
     listing = listing_services.create(user, user.company, site, form.data)
     if body.get("submit") is True:
-        listing_services.submit(user, listing)
+        _submit(user, listing)
     db.session.commit()
     return jsonify(serializers.listing(listing)), 201
+
+
+def _submit(user, listing) -> None:
+    try:
+        listing_services.submit(user, listing)
+    except listing_services.CompanyRefused:
+        db.session.rollback()  # nothing is saved: the request is refused as a whole
+        raise ApiError(409, "company_refused", "L'entreprise a été refusée par l'animateur·rice du territoire : "
+                                               "ses annonces ne peuvent pas être publiées.")
 
 
 @bp.get("/listings/<int:listing_id>")
@@ -122,7 +131,7 @@ def update_listing(listing_id):
     site = next(s for s in listing.company.sites if s.id == form.site_id.data)
     listing_services.update(g.api_user, listing, site, form.data)
     if body.get("submit") is True and listing.status in ("draft", "expired", "withdrawn"):
-        listing_services.submit(g.api_user, listing)
+        _submit(g.api_user, listing)
     db.session.commit()
     return jsonify(serializers.listing(listing))
 

@@ -762,3 +762,36 @@ def resolve_round(actor: User | None, round_id: int) -> bool:
 def _listing_event(listing: Listing, actor: User | None, action: str, note: str) -> None:
     db.session.add(ListingEvent(listing_id=listing.id, actor_id=actor.id if actor else None, action=action,
                                 from_status=listing.status, to_status=listing.status, note=note))
+
+
+def offer_to_providers(listing: Listing, actor: User | None = None) -> Round:
+    """The owner of a dormant offer asks for it to go to solution providers (an answer to a relaunch):
+    a closed session of the listing's territory, with no main-round lot, whose sealed follow-up round
+    holds one open lot for the whole listing; the providers able to take it are told."""
+    if listing.kind != "offer" or listing.status != "published":
+        raise AuctionError("listing_not_offer")
+    territory = min(listing.site.territories, key=lambda t: t.id, default=None)
+    if territory is None:
+        raise AuctionError("listing_outside_territory")
+    now = utcnow()
+    session = AuctionSession(territory_id=territory.id, title=f"Deuxième round : {listing.title}"[:160], mode="sealed",
+                             starts_at=now, is_online=True, status="closed", opened_at=now, closed_at=now,
+                             created_by_id=actor.id if actor else None)
+    session.rounds.append(Round(number=1, kind="main", mode="sealed", status="closed", opens_at=now, closes_at=now,
+                                closed_at=now))
+    db.session.add(session)
+    db.session.flush()
+    round_ = _open_follow_up(session, _setting("AUCTION_FOLLOW_UP_RADIUS_KM"), _setting("AUCTION_FOLLOW_UP_DAYS"),
+                             join_open=False)
+    quantity = listing.quantity if listing.quantity and listing.quantity > 0 else Decimal(1)
+    lot = Lot(round=round_, listing=listing, parent_lot_id=None, position=1, status="open", quantity=quantity,
+              quantity_remaining=quantity, unit=listing.unit or "unit", allow_partial=True,
+              put_up_by_id=actor.id if actor else None, consented_by_id=actor.id if actor else None,
+              consented_at=now, closes_at=round_.closes_at, scheduled_close=round_.closes_at)
+    db.session.add(lot)
+    db.session.flush()
+    _event(lot, actor, "opened", None, quantity=quantity, closes_at=round_.closes_at.isoformat(), origin="relaunch")
+    schedule_close(lot)
+    _listing_event(listing, actor, "auction_lot", session.title)
+    _tell_providers(round_, [lot])
+    return round_

@@ -50,7 +50,12 @@ def create():
         site = _site_kwargs(form, prefix="site_")
         company = services.create_company(current_user, form.data, site)
         db.session.commit()
-        flash(_("Entreprise %(name)s créée. Vous pouvez publier votre première annonce.", name=company.name), "success")
+        if company.review_status == "pending":
+            flash(_("Entreprise %(name)s créée. L'animateur·rice du territoire va vérifier sa fiche ; vous pouvez "
+                    "déjà préparer votre première annonce.", name=company.name), "success")
+        else:
+            flash(_("Entreprise %(name)s créée. Vous pouvez publier votre première annonce.", name=company.name),
+                  "success")
         return redirect(url_for("companies.show", company_id=company.id))
     return render_template("companies/create.html", form=form), (422 if form.errors else 200)
 
@@ -58,6 +63,8 @@ def create():
 @bp.route("/<int:company_id>")
 def show(company_id):
     company = _company_or_404(company_id)
+    if not company.can_view(current_user):
+        abort(404)  # a refused company is not shown to others
     statuses = None if company.has_member(current_user) else PUBLIC_STATUSES
     query = sa.select(Listing).where(Listing.company_id == company.id).order_by(Listing.updated_at.desc())
     if statuses:
@@ -66,6 +73,7 @@ def show(company_id):
     return render_template(
         "companies/show.html", company=company, listings=listings, invite_form=InviteForm(),
         can_edit=company.can_edit(current_user), show_contacts=company.can_view_contacts(current_user),
+        can_review=company.can_review(current_user),
         operations=reference.treatment_operations(),
     )
 

@@ -54,6 +54,8 @@ class Listing(Timestamped, db.Model):
     published_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     last_activity_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow, nullable=False)
     view_count: Mapped[int] = mapped_column(default=0, nullable=False)
+    # Last view by someone other than the owner or a moderator: interest, for the dormant-ad rule.
+    last_viewed_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     moderated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
     moderated_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
     rejection_reason: Mapped[str | None] = mapped_column(sa.Text)
@@ -132,6 +134,41 @@ class ListingEvent(db.Model):
     from_status: Mapped[str | None] = mapped_column(sa.String(12))
     to_status: Mapped[str | None] = mapped_column(sa.String(12))
     note: Mapped[str | None] = mapped_column(sa.Text)
+    # What an edit changed: {"changes": {field: {"before": …, "after": …}}} (values as plain JSON).
+    detail: Mapped[dict | None] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow, nullable=False)
 
     actor: Mapped[User | None] = relationship()
+
+
+RELAUNCH_ANSWERS = ("renewed", "withdrawn", "second_round")
+
+
+class ListingRelaunch(db.Model):
+    """One dormant listing relaunched in one batch (relance): who was mailed, and the owner's answer,
+    given once through a signed link (answered_at is set by a conditional UPDATE, never twice)."""
+
+    __tablename__ = "listing_relaunch"
+    __table_args__ = (sa.Index("ix_listing_relaunch_listing_sent", "listing_id", "sent_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(sa.ForeignKey("listing.id", ondelete="CASCADE"), nullable=False)
+    batch_id: Mapped[str] = mapped_column(sa.String(32), nullable=False, index=True)
+    sent_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow, nullable=False)
+    # The practitioner who ran the batch; None for the scheduled command.
+    sent_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    # The listing's author when still a member, else None (every active member of the company was mailed).
+    recipient_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+    recipient_emails: Mapped[str] = mapped_column(sa.Text, default="", nullable=False)
+    answer: Mapped[str | None] = mapped_column(sa.String(20))
+    answered_at: Mapped[datetime | None] = mapped_column(sa.DateTime)
+    answered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"))
+
+    listing: Mapped[Listing] = relationship()
+    sent_by: Mapped[User | None] = relationship(foreign_keys=[sent_by_id])
+    recipient: Mapped[User | None] = relationship(foreign_keys=[recipient_id])
+    answered_by: Mapped[User | None] = relationship(foreign_keys=[answered_by_id])
+
+    @property
+    def is_answered(self) -> bool:
+        return self.answered_at is not None

@@ -11,6 +11,7 @@ from marketplace import reference
 from marketplace.accounts.models import Company, Site, User
 from marketplace.extensions import db
 from marketplace.jobs import enqueue_after_commit
+from marketplace.listings import changes as listing_changes
 from marketplace.listings import photos as photo_store
 from marketplace.listings.models import Listing, ListingEvent, ListingPhoto
 from marketplace.models_base import utcnow
@@ -27,9 +28,14 @@ class TransitionError(Exception):
     """The listing is not in a state that allows this action."""
 
 
-def _event(listing: Listing, actor: User | None, action: str, before: str | None, note: str | None = None):
+class CompanyRefused(Exception):
+    """The listing's company was refused by a practitioner: its listings cannot be published."""
+
+
+def _event(listing: Listing, actor: User | None, action: str, before: str | None, note: str | None = None,
+           detail: dict | None = None):
     db.session.add(ListingEvent(listing_id=listing.id, actor_id=actor.id if actor else None, action=action,
-                                from_status=before, to_status=listing.status, note=note))
+                                from_status=before, to_status=listing.status, note=note, detail=detail))
     schedule_listing(listing)
 
 
@@ -56,10 +62,13 @@ def create(actor: User, company: Company, site: Site, data: dict) -> Listing:
 
 
 def update(actor: User, listing: Listing, site: Site, data: dict, rematch: bool = True) -> None:
+    """The owner's (or an import's) edit; the history keeps each changed field's before and after."""
+    before = listing_changes.snapshot(listing)
     apply_fields(listing, data)
     listing.site = site
     listing.last_activity_at = utcnow()
-    _event(listing, actor, "edited", listing.status)
+    changes = listing_changes.diff(before, listing_changes.snapshot(listing))
+    _event(listing, actor, "edited", listing.status, detail={"changes": changes} if changes else None)
     if rematch and listing.status == "published":
         schedule_matching(listing)
 
@@ -87,6 +96,8 @@ def submit(actor: User, listing: Listing) -> str:
     """Draft → pending, or straight to published when the company is trusted in the site's territory."""
     if listing.status not in ("draft", "expired", "withdrawn"):
         raise TransitionError(listing.status)
+    if listing.company.is_rejected:
+        raise CompanyRefused()
     before = listing.status
     listing.submitted_at = utcnow()
     listing.rejection_reason = None
@@ -119,35 +130,79 @@ def schedule_matching(listing: Listing, notify: bool = True) -> None:
 def approve(actor: User, listing: Listing) -> None:
     if listing.status != "pending":
         raise TransitionError(listing.status)
+    if listing.company.is_rejected:
+        raise CompanyRefused()
     _publish(listing)
     listing.moderated_by_id = actor.id
     listing.moderated_at = utcnow()
     _event(listing, actor, "approved", "pending")
-    _tell_owner(listing, "listing.approved", _l("Votre annonce est publiée"), "listing_approved")
+    _tell_owner(listing, actor, "listing.approved", _l("Votre annonce est publiée"), "listing_approved",
+                _l("« %(title)s » est visible de toutes les entreprises.", title=listing.title))
 
 
-def reject(actor: User, listing: Listing, reason: str) -> None:
-    """Back to draft with the reason; the owner is told why and can fix and resubmit."""
-    if listing.status != "pending":
-        raise TransitionError(listing.status)
-    listing.status = "draft"
-    listing.rejection_reason = reason.strip()
+def _decide_with_reason(actor: User, listing: Listing, reason: str, status: str) -> None:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValueError("a reason is required")
+    listing.status = status
+    listing.rejection_reason = reason
     listing.moderated_by_id = actor.id
     listing.moderated_at = utcnow()
-    _event(listing, actor, "rejected", "pending", note=listing.rejection_reason)
-    _tell_owner(listing, "listing.rejected", _l("Votre annonce doit être modifiée"), "listing_rejected")
 
 
-def _tell_owner(listing: Listing, kind: str, subject, template: str) -> None:
+def request_changes(actor: User, listing: Listing, reason: str) -> None:
+    """Back to draft with the reason (renvoyée pour modification); the owner is told why, fixes and resubmits."""
+    if listing.status != "pending":
+        raise TransitionError(listing.status)
+    _decide_with_reason(actor, listing, reason, "draft")
+    _event(listing, actor, "changes_requested", "pending", note=listing.rejection_reason)
+    _tell_owner(listing, actor, "listing.changes_requested", _l("Votre annonce doit être modifiée"),
+                "listing_changes_requested", _l("Motif : %(reason)s", reason=listing.rejection_reason))
+
+
+def refuse(actor: User, listing: Listing, reason: str) -> None:
+    """Refused for good (withdrawn, never published): the owner is told why."""
+    if listing.status != "pending":
+        raise TransitionError(listing.status)
+    _decide_with_reason(actor, listing, reason, "withdrawn")
+    _event(listing, actor, "refused", "pending", note=listing.rejection_reason)
+    _tell_owner(listing, actor, "listing.refused", _l("Votre annonce est refusée"), "listing_refused",
+                _l("Motif : %(reason)s", reason=listing.rejection_reason))
+
+
+def edit_pending(actor: User, listing: Listing, data: dict) -> dict:
+    """A moderator corrects a pending listing before deciding; returns the changes, which the history
+    keeps (before → after, field by field). Nothing changed, nothing recorded."""
+    if listing.status != "pending":
+        raise TransitionError(listing.status)
+    before = listing_changes.snapshot(listing)
+    apply_fields(listing, data)
+    changes = listing_changes.diff(before, listing_changes.snapshot(listing))
+    if changes:
+        _event(listing, actor, "moderated", "pending", detail={"changes": changes})
+    return changes
+
+
+def withdraw_refused_company_listing(actor: User, listing: Listing, reason: str) -> None:
+    """The company was refused: its pending or public listing leaves the marketplace (no mail of its own:
+    the members hear about the company's refusal, which names it)."""
+    if listing.status not in ("pending", "published", "reserved"):
+        raise TransitionError(listing.status)
+    before = listing.status
+    listing.status = "withdrawn"
+    listing.moderated_by_id = actor.id
+    listing.moderated_at = utcnow()
+    _event(listing, actor, "company_refused", before, note=reason.strip())
+
+
+def _tell_owner(listing: Listing, moderator: User, kind: str, subject, template: str, body) -> None:
     """The author (else every member) hears the moderation decision, once per decision."""
     recipients = [u for u in listing.company.members if u.is_active]
     author = listing.author if listing.author and listing.author.company_id == listing.company_id else None
     decision = f"moderation:{listing.id}:{listing.status}:{listing.moderated_at:%Y%m%dT%H%M%S%f}"
     for user in [author] if author else recipients:
-        body = (_l("Motif : %(reason)s", reason=listing.rejection_reason) if listing.status == "draft"
-                else _l("« %(title)s » est visible de toutes les entreprises.", title=listing.title))
         notify(user, "moderation", subject, body, external_url("listings.show", listing_id=listing.id), decision,
-               listing=listing, email_template=template, email_kind=kind)
+               listing=listing, email_template=template, email_kind=kind, moderator=moderator)
 
 
 def _tell_moderators(listing: Listing) -> None:
@@ -177,9 +232,27 @@ def change_status(actor: User, listing: Listing, action: str) -> None:
     before = listing.status
     listing.status = target
     listing.last_activity_at = utcnow()
+    listing.rejection_reason = None  # a moderator's request, now moot: a withdrawn listing is not a refused one
     _event(listing, actor, action, before)
     if target == "published":
         schedule_matching(listing, notify=False)
+
+
+def renew(actor: User | None, listing: Listing, note: str | None = None) -> None:
+    """The owner confirms that a published listing is still available: that counts as fresh activity."""
+    if listing.status != "published":
+        raise TransitionError(listing.status)
+    listing.last_activity_at = utcnow()
+    _event(listing, actor, "renewed", listing.status, note=note)
+
+
+def expire(actor: User | None, listing: Listing, note: str | None = None) -> None:
+    """A published or reserved listing expires now (e.g. left without answer to two relaunches)."""
+    if listing.status not in ("published", "reserved"):
+        raise TransitionError(listing.status)
+    before = listing.status
+    listing.status = "expired"
+    _event(listing, actor, "expired", before, note=note)
 
 
 def expire_due(today: date | None = None) -> int:
@@ -196,5 +269,10 @@ def expire_due(today: date | None = None) -> int:
 
 
 def record_view(listing: Listing, viewer: User | None) -> None:
+    """Count views by others than the owner. A logged-in visitor who neither owns nor moderates it shows
+    interest and keeps the listing from being dormant; anonymous views do not (crawlers and mail scanners
+    following the links of a relaunch e-mail), nor a practitioner opening it from the dormant queue."""
     if viewer is None or not viewer.is_authenticated or not listing.is_owned_by(viewer):
         listing.view_count += 1
+        if viewer is not None and viewer.is_authenticated and not viewer.moderates_site(listing.site):
+            listing.last_viewed_at = utcnow()

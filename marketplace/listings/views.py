@@ -14,11 +14,13 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from marketplace import labels, reference
 from marketplace.accounts.models import Territory
 from marketplace.extensions import db
+from marketplace.listings import changes as listing_changes_module
 from marketplace.listings import services
 from marketplace.listings.forms import BrowseForm, ListingForm, RejectForm, StatusForm
 from marketplace.listings.models import Listing, ListingEvent, ListingPhoto
@@ -122,11 +124,11 @@ def create():
         if blobs is not None and site is not None:
             listing = services.create(current_user, company, site, form.data)
             services.add_photos(listing, blobs)
-            message = _("Brouillon enregistré.")
+            message, category = _("Brouillon enregistré."), "success"
             if request.form.get("submit_for") == "publish":
-                message = _publish_message(services.submit(current_user, listing))
+                message, category = _submit(listing)
             db.session.commit()
-            flash(message, "success")
+            flash(message, category)
             return redirect(url_for("listings.show", listing_id=listing.id))
     return render_template("listings/form.html", form=form, listing=None), (422 if form.errors else 200)
 
@@ -135,6 +137,18 @@ def _publish_message(status: str) -> str:
     if status == "published":
         return _("Annonce publiée.")
     return _("Annonce envoyée à l'animateur·rice du territoire pour validation. Vous serez prévenu par e-mail.")
+
+
+COMPANY_REFUSED = _l("Votre entreprise a été refusée par l'animateur·rice du territoire : ses annonces ne peuvent "
+                     "pas être publiées. L'annonce reste en brouillon.")
+
+
+def _submit(listing: Listing) -> tuple[str, str]:
+    """Send a saved listing for publication: (message, flash category)."""
+    try:
+        return _publish_message(services.submit(current_user, listing)), "success"
+    except services.CompanyRefused:
+        return str(COMPANY_REFUSED), "error"
 
 
 @bp.route("/annonces/<int:listing_id>/modifier", methods=["GET", "POST"])
@@ -150,11 +164,11 @@ def edit(listing_id):
         if blobs is not None and site is not None:
             services.update(current_user, listing, site, form.data)
             services.add_photos(listing, blobs)
-            message = _("Annonce enregistrée.")
+            message, category = _("Annonce enregistrée."), "success"
             if request.form.get("submit_for") == "publish" and listing.status in ("draft", "expired", "withdrawn"):
-                message = _publish_message(services.submit(current_user, listing))
+                message, category = _submit(listing)
             db.session.commit()
-            flash(message, "success")
+            flash(message, category)
             return redirect(url_for("listings.show", listing_id=listing.id))
     return render_template("listings/form.html", form=form, listing=listing), (422 if form.errors else 200)
 
@@ -200,6 +214,8 @@ def submit(listing_id):
         status = services.submit(current_user, listing)
     except services.TransitionError:
         flash(_("Cette annonce est déjà soumise ou publiée."), "info")
+    except services.CompanyRefused:
+        flash(str(COMPANY_REFUSED), "error")
     else:
         db.session.commit()
         flash(_publish_message(status), "success")
@@ -241,7 +257,11 @@ def approve(listing_id):
         return redirect(url_for("listings.show", listing_id=listing.id))
     if not listing.can_moderate(current_user):
         abort(403)
-    services.approve(current_user, listing)
+    try:
+        services.approve(current_user, listing)
+    except services.CompanyRefused:
+        flash(_("L'entreprise de cette annonce a été refusée : l'annonce ne peut pas être publiée."), "error")
+        return redirect(url_for("listings.show", listing_id=listing.id))
     db.session.commit()
     flash(_("Annonce approuvée et publiée ; l'entreprise est prévenue."), "success")
     return redirect(url_for("listings.show", listing_id=listing.id))
@@ -250,6 +270,8 @@ def approve(listing_id):
 @bp.route("/annonces/<int:listing_id>/rejeter", methods=["POST"])
 @login_required
 def reject(listing_id):
+    """Request changes (renvoyer pour modification): back to draft with the reason. Refusing for good is on
+    the moderation page (practitioner.decide_listing)."""
     listing = _listing_or_404(listing_id)
     if _already_moderated(listing):
         return redirect(url_for("listings.show", listing_id=listing.id))
@@ -257,11 +279,11 @@ def reject(listing_id):
         abort(403)
     form = RejectForm()
     if form.validate_on_submit():
-        services.reject(current_user, listing, form.reason.data)
+        services.request_changes(current_user, listing, form.reason.data)
         db.session.commit()
         flash(_("Annonce renvoyée à l'entreprise avec votre motif."), "success")
         return redirect(url_for("listings.show", listing_id=listing.id))
-    flash(_("Indiquez un motif de refus (5 caractères au moins)."), "error")
+    flash(_("Indiquez un motif (5 caractères au moins)."), "error")
     return redirect(url_for("listings.show", listing_id=listing.id))
 
 
@@ -295,3 +317,9 @@ def waste_codes():
             for w in reference.search_waste_codes(q, limit=25)
         ]
     }
+
+
+@bp.app_template_global()
+def listing_changes(event) -> list[tuple[str, str, str]]:
+    """(field, before, after) for an edit in a listing's history."""
+    return listing_changes_module.describe(event.detail)

@@ -18,6 +18,7 @@ class PreferencesForm(FlaskForm):
     moderation = SelectField(KIND_LABELS["moderation"])
     pending = SelectField(KIND_LABELS["pending"])
     auction = SelectField(KIND_LABELS["auction"])
+    synergy = SelectField(KIND_LABELS["synergy"])
     everything_off = BooleanField(_l("Tout couper : ne plus rien recevoir, ni par e-mail ni dans l'application"))
 
     def __init__(self, *args, **kwargs):

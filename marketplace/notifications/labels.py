@@ -8,6 +8,7 @@ KIND_LABELS = {
     "moderation": _l("Validation de vos annonces"),
     "pending": _l("Annonces à valider (animation)"),
     "auction": _l("Enchères de ressources (invitations, lots, attributions)"),
+    "synergy": _l("Synergies (nouvelles synergies, actions à mener)"),
 }
 KIND_SHORT = {
     "match": _l("Correspondance"),
@@ -16,6 +17,7 @@ KIND_SHORT = {
     "moderation": _l("Validation"),
     "pending": _l("À valider"),
     "auction": _l("Enchères"),
+    "synergy": _l("Synergie"),
 }
 MODE_LABELS = {
     "instant": _l("Tout de suite, par e-mail"),

@@ -14,10 +14,10 @@ EMAIL_STATES = ("pending", "sending", "sent", "failed")
 
 # What a person can be told about. Account e-mails (confirmation, reset, invitation) are not
 # notifications: they go straight to the outbox and can never be muted.
-KINDS = ("match", "alert", "message", "moderation", "pending", "auction")
+KINDS = ("match", "alert", "message", "moderation", "pending", "auction", "synergy")
 MODES = ("instant", "daily", "off")
 DEFAULT_MODES = {"match": "instant", "alert": "daily", "message": "instant", "moderation": "instant",
-                 "pending": "instant", "auction": "instant"}
+                 "pending": "instant", "auction": "instant", "synergy": "instant"}
 # Listing and category mutes silence news *about listings* (matches, alerts); conversations and
 # the moderation workflow only follow the per-kind setting and "everything off".
 MUTABLE_KINDS = ("match", "alert")

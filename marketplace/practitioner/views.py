@@ -18,4 +18,10 @@ def require_practitioner() -> None:
 @login_required
 def index():
     require_practitioner()
-    return render_template("practitioner/index.html")
+    from marketplace.practitioner.moderation_queue import scope_of, waiting_counts
+
+    return render_template("practitioner/index.html", moderation_counts=waiting_counts(scope_of(current_user)))
+
+
+from marketplace.practitioner import relaunch_views as _relaunch_views  # noqa: E402,F401  (dormant ads, relance)
+from marketplace.practitioner import moderation as _moderation  # noqa: E402,F401  (moderation queue)

@@ -90,4 +90,4 @@ def test_one_click_from_the_digest_turns_off_the_kinds_it_contains(app, people, 
     assert response.status_code == 200
     assert services.modes_for(farmer.id) == {
         "match": "off", "alert": "off", "message": "instant", "moderation": "instant", "pending": "instant",
-        "auction": "instant"}
+        "auction": "instant", "synergy": "instant"}

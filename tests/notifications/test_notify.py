@@ -99,7 +99,7 @@ def test_kind_off_tells_nothing_and_daily_waits_for_the_digest(app, people, smtp
 def test_defaults(app, people):
     assert services.modes_for(people["farmer"].id) == {
         "match": "instant", "alert": "daily", "message": "instant", "moderation": "instant", "pending": "instant",
-        "auction": "instant"}
+        "auction": "instant", "synergy": "instant"}
 
 
 def test_daily_cap_sends_the_rest_to_the_digest(app, people, smtp):

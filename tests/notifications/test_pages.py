@@ -71,7 +71,7 @@ def test_preferences_page_saves_modes_and_everything_off(app, client, people):
     assert response.status_code == 302
     assert services.modes_for(farmer.id) == {
         "match": "daily", "alert": "instant", "message": "instant", "moderation": "off", "pending": "instant",
-        "auction": "instant"}
+        "auction": "instant", "synergy": "instant"}
     assert not services.is_everything_off(farmer.id)
     client.post("/notifications/preferences", data={
         "match": "daily", "alert": "instant", "message": "instant", "moderation": "off", "pending": "instant",
