@@ -26,3 +26,13 @@ def savepoint():
         connection.exec_driver_sql("BEGIN")
     with db.session.begin_nested():
         yield
+
+
+def append_only(model, what: str) -> None:
+    """Refuse, at the ORM level, any update or delete of `model`'s rows (audit trails)."""
+
+    def refuse(mapper, connection, target):
+        raise RuntimeError(f"{what} is append-only")
+
+    sa.event.listen(model, "before_update", refuse)
+    sa.event.listen(model, "before_delete", refuse)

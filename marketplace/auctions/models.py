@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from marketplace.accounts.models import Company, Territory, User
 from marketplace.extensions import db
 from marketplace.listings.models import Listing
-from marketplace.models_base import Timestamped, utcnow
+from marketplace.models_base import Timestamped, append_only, utcnow
 
 SESSION_STATUSES = ("draft", "open", "closed", "cancelled")
 ROUND_KINDS = ("main", "follow_up")
@@ -282,10 +282,7 @@ class LotEvent(db.Model):
     actor: Mapped[User | None] = relationship()
 
 
-@sa.event.listens_for(LotEvent, "before_update")
-@sa.event.listens_for(LotEvent, "before_delete")
-def _append_only(mapper, connection, target):
-    raise RuntimeError("the audit trail of a lot is append-only")
+append_only(LotEvent, "the audit trail of a lot")
 
 
 # --- who sees what (the views and the API ask these) ------------------------------------------------

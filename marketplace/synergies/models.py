@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from marketplace.accounts.models import Company, Territory, User
 from marketplace.extensions import db
 from marketplace.listings.models import Listing
-from marketplace.models_base import Timestamped, utcnow
+from marketplace.models_base import Timestamped, append_only, utcnow
 from marketplace.synergies import rules
 
 # PNSI stages, in order, then the two ways a synergy stops.
@@ -131,10 +131,7 @@ class SynergyEvent(db.Model):
     actor: Mapped[User | None] = relationship()
 
 
-@sa.event.listens_for(SynergyEvent, "before_update")
-@sa.event.listens_for(SynergyEvent, "before_delete")
-def _append_only(mapper, connection, target):
-    raise RuntimeError("the history of a synergy is append-only")
+append_only(SynergyEvent, "the history of a synergy")
 
 
 class SynergyBenefit(db.Model):
