@@ -560,6 +560,66 @@ DRAFTS = 5
 PENDING = 8
 DORMANT = 6
 
+# Synergies the practitioner follows (PNSI stages): (title, giver, taker, kind, sub-type, continuous,
+# stage path after `idea`, stop reason, days ago created, quantity, unit, benefits: figures and the
+# emission factor key used for CO2e, None for none; "verified" when the practitioner checked them).
+SYNERGIES = (
+    ("Drêches de brasserie vers l'élevage", "brasserie-odet", "coop-aven", "ME", "reuse", True,
+     ("discussion", "negotiation", "implementation", "finalising", "completed"), None, 300, "120", "t",
+     ({"tonnes_reused": "120", "tonnes_diverted": "120", "eur_saved": "4800"}, "stockage_isdnd_evite", "verified")),
+    ("Chutes d'acier inox vers la métallerie", "chantiers-moros", "metallerie-le-corre", "ME", "recycling", False,
+     ("discussion", "negotiation", "implementation", "finalising", "completed"), None, 240, "8", "t",
+     ({"tonnes_reused": "8", "eur_additional_sales": "2400"}, "acier_ferrailles_recyclage", "verified")),
+    ("Coproduits de poisson vers la méthanisation", "conserverie-armor", "methagri-cornouaille", "ME",
+     "methanisation", True, ("discussion", "negotiation", "implementation"), None, 200, "300", "t",
+     ({"tonnes_diverted": "300", "mwh_produced": "180", "eur_saved": "15000"}, "stockage_isdnd_evite", "declared")),
+    ("Chaleur des autoclaves vers les serres", "conserverie-bigoudene", "serres-kerambars", "ME", "waste_heat", True,
+     ("discussion", "negotiation"), None, 150, "400", "MWh", None),
+    ("Palettes bois vers la ressourcerie", "transports-gueguen", "ressourcerie-ti-recup", "ME", "reuse", True,
+     ("discussion", "negotiation", "implementation", "finalising"), None, 180, "1500", "unit",
+     ({"tonnes_reused": "22.5", "eur_saved": "3000"}, None, "verified")),
+    ("Sciure et copeaux vers le bois-énergie", "scierie-ster-goz", "bois-energie-sud", "ME", "energy_recovery", True,
+     ("discussion",), None, 60, "90", "t", None),
+    ("Cartons d'emballage réemployés par la biscuiterie", "imprimerie-cornouaille", "biscuiterie-aven", "ME",
+     "reuse", False, (), None, 20, "2", "t", None),
+    ("Mutualisation de la formation SST", "cornouaille-formation", "conserverie-armor", "TH", "pooling", True,
+     ("discussion", "negotiation", "implementation", "finalising", "completed"), None, 260, None, None,
+     ({"eur_saved": "6200", "jobs": "0.5"}, None, "verified")),
+    ("Cariste partagé entre la laiterie et la cidrerie", "ge-cornouaille", "laiterie-isole", "TH",
+     "human_resources", True, ("discussion", "negotiation", "implementation"), None, 120, None, None,
+     ({"jobs": "1", "eur_saved": "9000"}, None, "declared")),
+    ("Entrepôt frigorifique partagé", "maree-cornouaille", "conserverie-bigoudene", "TH", "pooling", True,
+     ("discussion", "blocked"), "financial", 160, None, None, None),
+    ("Boues de blanchisserie en compostage", "blanchisserie-iroise", "compost-cornouaille", "ME", "treatment", True,
+     ("discussion", "abandoned"), "regulatory", 210, "40", "t", None),
+    ("Films plastiques vers le moulage", "coop-aven", "kerplast-moulage", "ME", "recycling", True,
+     ("discussion", "negotiation", "abandoned"), "technical", 190, "12", "t", None),
+    ("Huiles de friture vers la collecte", "hotel-ker-avel", "armor-collecte-speciale", "ME", "treatment", True,
+     (), None, 10, "1.2", "t", None),
+)
+# The resources workshop held three weeks ago: who came, and the haves and wants typed in on the day
+# (company, kind, category, title, quantity, unit, waste code).
+WORKSHOP_COMPANIES = ("conserverie-armor", "maree-cornouaille", "brasserie-odet", "cidrerie-fouesnant",
+                      "scierie-ster-goz", "menuiserie-le-floch", "kerplast-moulage", "coop-aven",
+                      "serres-kerambars", "methagri-cornouaille", "cornouaille-recyclage", "ressourcerie-ti-recup",
+                      "transports-gueguen", "laiterie-isole", "metallerie-le-corre")
+WORKSHOP_ENTRIES = (
+    ("cidrerie-fouesnant", "offer", "materials", "Marc de pommes après pressage", "60", "t", "02 03 04"),
+    ("laiterie-isole", "offer", "materials", "Lactosérum doux", "200", "m3", "02 05 01"),
+    ("methagri-cornouaille", "need", "materials", "Cherche intrants agroalimentaires pour méthaniseur", "500", "t", ""),
+    ("menuiserie-le-floch", "offer", "materials", "Chutes de contreplaqué marine", "3", "t", "03 01 05"),
+    ("ressourcerie-ti-recup", "need", "materials", "Cherche chutes de bois pour ateliers de réemploi", "2", "t", ""),
+    ("metallerie-le-corre", "need", "materials", "Cherche tôles et chutes d'inox", "5", "t", ""),
+    ("kerplast-moulage", "offer", "materials", "Carottes et purges de polypropylène", "4", "t", "07 02 13"),
+    ("cornouaille-recyclage", "need", "materials", "Cherche déchets plastiques triés (PP, PEhd)", "20", "t", ""),
+)
+
+# Two companies that signed up last week and wait for the practitioner's review.
+PENDING_COMPANIES = (
+    ("Algues de Glénan SARL", "29900", "Concarneau", "Récolte et séchage d'algues de rive.", "Youna Riou"),
+    ("Atelier Vélo Cornouaille", "29000", "Quimper", "Réparation et reconditionnement de vélos.", "Tanguy Caradec"),
+)
+
 # --- loader ----------------------------------------------------------------------------------
 
 
@@ -618,6 +678,9 @@ class _Loader:
             self._listing(row)
         self._statuses()
         self._auction()
+        self._synergies()
+        self._workshop()
+        self._pending_companies(member_password)
         self._backdate_accounts()
 
         example = self.members[COMPANIES[0][0]]
@@ -814,6 +877,97 @@ class _Loader:
                 "min_take": (listing.quantity / 4).quantize(Decimal("1")) or None if divisible else None,
                 "reserve_unit_price_eur": None, "pickup_from": self.today + timedelta(days=8),
                 "pickup_until": self.today + timedelta(days=38), "note": ""})
+
+    def _synergies(self) -> None:
+        """Synergies at every stage, some with declared or verified benefits (CO2e from the shipped
+        emission factors), a few next actions due, one overdue: the board and reports have content."""
+        from marketplace.synergies import services as synergies
+
+        if not synergies.active_factors():
+            synergies.load_default_factors()
+        actions = ("Appeler pour fixer la date de la première livraison", "Relancer pour le devis de transport",
+                   "Visite sur site avec les deux entreprises", "Envoyer la convention à signer")
+        for index, (title, giver, taker, kind, sub_type, continuous, path, reason, age, quantity, unit,
+                    benefits) in enumerate(SYNERGIES):
+            synergy = synergies.create_manual(self.practitioner, self.concarneau, {
+                "title": title, "kind": kind, "sub_type": sub_type, "is_continuous": continuous,
+                "giver": self.companies[giver], "taker": self.companies[taker],
+                "quantity": Decimal(quantity) if quantity else None, "unit": unit})
+            for stage in path:
+                stopping = stage in ("blocked", "abandoned")
+                synergies.move(self.practitioner, synergy, stage, reason=reason if stopping else None)
+            if benefits:
+                figures, factor_key, status = benefits
+                values = {name: Decimal(value) for name, value in figures.items()}
+                factor = synergies.factor_by_key(factor_key) if factor_key else None
+                synergies.declare_benefits(self._member(self.companies[giver]), synergy, values, factor=factor)
+                if status == "verified":
+                    synergies.verify_benefits(self.practitioner, synergy, values, factor=factor)
+            if synergy.is_open:
+                due = self.today + timedelta(days=(index % 5) * 4 - 3)  # some late, some this week, some later
+                synergies.set_next_action(self.practitioner, synergy, actions[index % len(actions)], due)
+            self._backdate_synergy(synergy, age)
+
+    def _backdate_synergy(self, synergy, age: float) -> None:
+        """Spread the synergy's history over `age` days up to a few days ago."""
+        from marketplace.synergies.models import SynergyEvent
+
+        db.session.flush()
+        created = _days_ago(self.now, age)
+        events = db.session.scalars(sa.select(SynergyEvent).where(SynergyEvent.synergy_id == synergy.id)
+                                    .order_by(SynergyEvent.id)).all()
+        step = (age - 2) / max(len(events), 1)
+        dates = {event.id: created + timedelta(days=step * position) for position, event in enumerate(events)}
+        # The history is append-only for the application; the demo alone invents its past, in one statement
+        # per row that bypasses the ORM guard.
+        for event_id, when in dates.items():
+            db.session.execute(sa.update(SynergyEvent).where(SynergyEvent.id == event_id).values(created_at=when)
+                               .execution_options(synchronize_session=False))
+        synergy.created_at = created
+        synergy.stage_changed_at = synergy.updated_at = max(
+            [dates[e.id] for e in events if e.action in ("created", "stage")], default=created)
+        for benefit in synergy.benefits:
+            benefit.recorded_at = synergy.stage_changed_at
+
+    def _workshop(self) -> None:
+        """A workshop three weeks ago: its attendees, the rows typed in on the day (checked like the entry
+        table's), their matches; reports not mailed yet."""
+        from marketplace.workshops import queries as workshop_queries
+        from marketplace.workshops import rules as workshop_rules
+        from marketplace.workshops import services as workshops
+
+        held_on = self.today - timedelta(days=21)
+        workshop = workshops.create_workshop(
+            self.practitioner, self.concarneau,
+            {"title": "Atelier ressources de Concarneau Cornouaille", "held_on": held_on,
+             "place": "CCI Bretagne Ouest, Quimper", "notes": "Quinze entreprises, deux heures de tables rondes."},
+            [self.companies[key] for key in WORKSHOP_COMPANIES])
+        rows = [{"company_id": str(self.companies[key].id), "kind": kind, "category": category, "title": title,
+                 "quantity": quantity, "unit": unit, "waste_code": code, "frequency": "yearly", "description": ""}
+                for key, kind, category, title, quantity, unit, code in WORKSHOP_ENTRIES]
+        attendees = {a.company_id: a for a in workshop_queries.entry_attendees(workshop)}
+        lines = workshop_rules.check_entries(rows, attendees)
+        problems = [(line.number, line.errors) for line in lines if line.errors]
+        assert not problems, problems
+        result = workshops.add_entries(self.practitioner, workshop, lines)
+        when = datetime.combine(held_on, datetime.min.time()) + timedelta(hours=11)
+        workshop.created_at = workshop.updated_at = when - timedelta(days=2)
+        for listing in result.listings:
+            listing.created_at = listing.submitted_at = listing.published_at = when
+            listing.last_activity_at = listing.updated_at = when
+            self.listings[listing.title] = listing
+
+    def _pending_companies(self, member_password: str) -> None:
+        """Companies that signed up on their own and wait for review (the moderation queue)."""
+        for name, postcode, city, description, contact in PENDING_COMPANIES:
+            key = name.split()[0].lower() + "-" + city.lower()
+            email = f"contact@{key}.{DEMO_DOMAIN}"
+            user = create_user(email, member_password, contact, confirmed=True)
+            company = create_company(user, {"name": name, "description": description, "contact_name": contact,
+                                            "contact_email": email}, {"name": "Siège", "postcode": postcode,
+                                                                       "city": city})
+            self.companies[key] = company
+            self.members[key] = user
 
     def _conversation(self, listing, responder_key: str, quantity: Decimal, body: str, answer: str) -> None:
         conversation = respond(self.members[responder_key], listing, quantity, body)

@@ -20,6 +20,23 @@ def test_demo_loads_once_and_prints_accounts(runner):
         waste_code_entry(code)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutgoingEmail)) == 0
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Match)) > 20  # computed silently
+    from marketplace.synergies.models import Synergy, SynergyBenefit
+    from marketplace.synergies.rules import reporting_group
+
+    stages = db.session.scalars(sa.select(Synergy.stage)).all()
+    assert {reporting_group(stage) for stage in stages} == {"idea", "discussion", "finalised", "stopped"}
+    assert "completed" in stages
+    computed = db.session.scalars(sa.select(SynergyBenefit).where(SynergyBenefit.status == "verified",
+                                                                  SynergyBenefit.co2e_method == "computed")).all()
+    assert computed and all(b.co2e_tonnes > 0 and b.emission_factor_source for b in computed)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Company)
+                             .where(Company.review_status == "pending")) == 2
+    from marketplace.workshops.models import Workshop, WorkshopListing
+
+    [workshop] = db.session.scalars(sa.select(Workshop)).all()
+    assert len(workshop.attendances) == 15
+    entered = db.session.scalars(sa.select(Listing).join(WorkshopListing, WorkshopListing.listing_id == Listing.id)).all()
+    assert len(entered) == 8 and all(listing.status == "published" for listing in entered)
     again = runner.invoke(args=["demo", "load"])
     assert "déjà présentes" in again.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User).where(User.is_admin)) == 1

@@ -11,9 +11,11 @@ from marketplace.auctions.models import (
 )
 from marketplace.auctions.rules import MODES, RETRACT_REASONS
 from marketplace.listings.models import CATEGORIES, FREQUENCIES, KINDS, PRICE_MODES, STATUSES, UNITS
+from marketplace.synergies import rules as synergy_rules
 from marketplace.synergies.models import KINDS as SYNERGY_KINDS
 from marketplace.synergies.models import ORIGINS as SYNERGY_ORIGINS
 from marketplace.synergies.models import STAGES as SYNERGY_STAGES
+from marketplace.synergies.services import BENEFIT_FIGURES
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -401,10 +403,32 @@ AUCTION_SCHEMAS = {
         "stage": {"type": "string", "enum": list(SYNERGY_STAGES)},
         "kind": {"type": "string", "enum": list(SYNERGY_KINDS)},
         "origin": {"type": "string", "enum": list(SYNERGY_ORIGINS)},
+        "reporting_group": {"type": "string", "enum": list(synergy_rules.REPORTING_GROUPS),
+                            "description": "Regroupement PNSI : en idée, en discussion, finalisées, bloquées/abandonnées"},
+        "stop_reason": {"type": ["string", "null"], "enum": [*synergy_rules.STOP_REASONS, None]},
+        "stop_note": {"type": ["string", "null"]},
+        "previous_stage": {"type": ["string", "null"], "description": "Étape à laquelle elle s'est arrêtée"},
+        "sub_type": {"type": ["string", "null"],
+                     "enum": [*(s for kind in synergy_rules.KINDS for s in synergy_rules.SUB_TYPES[kind]), None]},
+        "is_continuous": {"type": "boolean"},
         "territory": {"oneOf": [COMPANY, {"type": "null"}]}, "giver": {"oneOf": [COMPANY, {"type": "null"}]},
         "taker": {"oneOf": [COMPANY, {"type": "null"}]},
-        "listing_id": {"type": ["integer", "null"]}, "award_id": {"type": ["integer", "null"]},
+        "listing_id": {"type": ["integer", "null"]}, "need_listing_id": {"type": ["integer", "null"]},
+        "award_id": {"type": ["integer", "null"]},
+        "next_action": {"type": ["string", "null"]}, "next_action_due": {"type": ["string", "null"], "format": "date"},
+        "benefits": {"type": "object", "properties": {"declared": _ref("SynergyBenefit"),
+                                                      "verified": _ref("SynergyBenefit")}},
         "quantity": NULLABLE_NUMBER, "unit": {"type": ["string", "null"]}, "unit_price_eur": NULLABLE_NUMBER,
         "stage_changed_at": DATETIME, "created_at": DATETIME, "updated_at": DATETIME,
         "url": {"type": "string", "format": "uri"}}},
+    "SynergyBenefit": {"type": ["object", "null"], "description": "Null : rien de déclaré (ou vérifié)", "properties": {
+        "is_annual": {"type": "boolean", "description": "Chiffres par an (synergie continue)"},
+        "figures": {"type": "object", "description": "Null : inconnu (pas zéro)",
+                    "properties": {name: NULLABLE_NUMBER for name in BENEFIT_FIGURES}},
+        "co2e_method": {"type": ["string", "null"], "enum": ["computed", "entered", None]},
+        "emission_factor": {"type": ["object", "null"], "properties": {
+            "key": {"type": "string"}, "label": {"type": "string"}, "kg_co2e_per_unit": NUMBER,
+            "unit": {"type": "string", "enum": list(synergy_rules.FACTOR_UNITS)}, "source": {"type": "string"},
+            "applied_to": {"type": ["string", "null"]}}},
+        "recorded_at": DATETIME}},
 }

@@ -191,18 +191,47 @@ def award(item) -> dict:
             "decline_reason": item.decline_reason}
 
 
+def _benefit(row) -> dict | None:
+    """A benefit record: its figures (null = unknown) and, for computed CO2e, the factor used."""
+    if row is None:
+        return None
+    from marketplace.synergies.services import BENEFIT_FIGURES
+
+    return {
+        "is_annual": row.is_annual,
+        "figures": {name: _number(getattr(row, name)) for name in BENEFIT_FIGURES},
+        "co2e_method": row.co2e_method,
+        "emission_factor": ({"key": row.emission_factor_key, "label": row.emission_factor_label,
+                             "kg_co2e_per_unit": _number(row.emission_factor_value),
+                             "unit": row.emission_factor_unit, "source": row.emission_factor_source,
+                             "applied_to": row.co2e_basis}
+                            if row.emission_factor_key else None),
+        "recorded_at": _iso(row.recorded_at),
+    }
+
+
 def synergy(item) -> dict:
     return {
         "id": item.id,
         "title": item.title,
         "stage": item.stage,
+        "reporting_group": item.reporting_group,
+        "stop_reason": item.stop_reason,
+        "stop_note": item.stop_note,
+        "previous_stage": item.previous_stage,
         "kind": item.kind,
+        "sub_type": item.sub_type,
+        "is_continuous": item.is_continuous,
         "origin": item.origin,
         "territory": {"id": item.territory.id, "name": item.territory.name} if item.territory else None,
         "giver": _company(item.giver),
         "taker": _company(item.taker),
         "listing_id": item.listing_id,
+        "need_listing_id": item.need_listing_id,
         "award_id": item.award_id,
+        "next_action": item.next_action,
+        "next_action_due": item.next_action_due.isoformat() if item.next_action_due else None,
+        "benefits": {status: _benefit(item.benefit(status)) for status in ("declared", "verified")},
         "quantity": _number(item.quantity),
         "unit": item.unit,
         "unit_price_eur": _number(item.unit_price_eur),

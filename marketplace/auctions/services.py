@@ -28,6 +28,8 @@ MESSAGES = {
     "no_company": _l("Rattachez votre compte à une entreprise pour enchérir."),
     "own_lot": _l("Vous ne pouvez pas enchérir sur un lot de votre entreprise."),
     "not_invited": _l("Votre entreprise n'est pas invitée à cette session."),
+    "company_refused": _l("Votre entreprise a été refusée par l'animation du territoire : elle ne peut pas enchérir. "
+                          "Contactez l'animateur·rice si c'est une erreur."),
     "not_checked_in": _l("Votre entreprise n'est pas enregistrée dans la salle : signalez-vous à l'animateur·rice."),
     "not_eligible": _l("Ce lot est réservé aux apporteurs de solutions et entreprises autorisés à le prendre."),
     "not_open": _l("Ce lot ne reçoit pas d'enchères en ce moment."),
@@ -456,6 +458,8 @@ def bidding_access(user: User, lot: Lot) -> str | None:
         return "no_company"
     if lot.listing.company_id == user.company_id:
         return "own_lot"
+    if user.company.is_rejected:
+        return "company_refused"
     round_ = lot.round
     session = round_.session
     if round_.kind == "main":

@@ -25,6 +25,10 @@ def respond(listing_id):
     if not current_user.is_confirmed:
         flash(_("Confirmez votre adresse e-mail pour répondre aux annonces (lien reçu par e-mail)."), "error")
         return redirect(url_for("listings.show", listing_id=listing.id))
+    if current_user.company.is_rejected:
+        flash(_("Votre entreprise a été refusée par l'animation du territoire : elle ne peut pas répondre aux "
+                "annonces. Contactez l'animateur·rice si c'est une erreur."), "error")
+        return redirect(url_for("listings.show", listing_id=listing.id))
     if not listing.can_respond(current_user):
         abort(403)
     form = RespondForm()

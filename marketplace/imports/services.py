@@ -158,6 +158,10 @@ def plan(rows: ParsedFile | Iterable[ImportRow], actor: User | None = None) -> l
                                 "changez la référence", ref=row.ref))
             elif listing.site.postcode == row.postcode:
                 site = listing.site  # the company may have several sites at that postcode: keep this one
+        if site is not None and site.company.is_rejected:
+            refuse("company_name", _("« %(company)s » a été refusée par l'animation du territoire : ses annonces ne "
+                                "peuvent pas être importées (voyez la file de modération si c'est une erreur)",
+                                company=site.company.name))
         key = (name_key(row.company_name), row.postcode)
         if site is None and row.siret:
             owner = siret_owner.get(row.siret)

@@ -103,6 +103,7 @@ class Listing(Timestamped, db.Model):
             and user.is_authenticated
             and user.is_confirmed
             and user.company_id
+            and not user.company.is_rejected
             and not self.is_owned_by(user)
             and self.status == "published"
         )

@@ -123,6 +123,16 @@ def test_search_endpoint_uses_the_search_engine(client, world, token):
     assert client.get("/api/v1/search?q=brouillon", headers=headers).get_json()["total"] == 0  # drafts unseen
 
 
+def test_search_endpoint_says_when_the_index_is_unavailable(app, client, world, token):
+    from tests.search.helpers import lose_index
+
+    headers = token(world["bob"])
+    lose_index(app)
+    response = client.get("/api/v1/search?q=palettes", headers=headers)
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "search_unavailable"
+
+
 def test_notifications_endpoint_is_per_user(client, world, token):
     alice = token(world["alice"])
     items = client.get("/api/v1/notifications", headers=alice).get_json()["items"]

@@ -366,6 +366,23 @@ def test_close_award_and_synergy(client, room, people):
         one = client.get(f"/api/v1/synergies/{synergy_id}", headers=people[name]).get_json()
         assert one["origin"] == "auction" and one["taker"]["name"] == "Brasserie de l'Odet"
         assert one["quantity"] == 6.0 and one["unit_price_eur"] == 5.0 and one["stage"] == "negotiation"
+        assert one["reporting_group"] == "discussion" and one["benefits"] == {"declared": None, "verified": None}
+    # benefits verified with a factor: the figures and the factor used come with the synergy
+    from marketplace.extensions import db
+    from marketplace.synergies import services as synergy_services
+    from marketplace.synergies.models import EmissionFactor, Synergy
+
+    factor = EmissionFactor(key="api-test", label="Acier recyclé", kg_co2e_per_unit=Decimal("1500"), unit="t",
+                            source="Base Empreinte (test)")
+    db.session.add(factor)
+    synergy = db.session.get(Synergy, data["synergy_id"])
+    synergy_services.verify_benefits(room["practitioner"], synergy, {"tonnes_reused": Decimal("2.5")}, factor=factor)
+    db.session.commit()
+    verified = client.get(f"/api/v1/synergies/{synergy.id}", headers=people["giver"]).get_json()["benefits"]["verified"]
+    assert verified["figures"]["tonnes_reused"] == 2.5 and verified["figures"]["co2e_tonnes"] == 3.75
+    assert verified["figures"]["eur_saved"] is None and verified["co2e_method"] == "computed"
+    assert verified["emission_factor"] == {"key": "api-test", "label": "Acier recyclé", "kg_co2e_per_unit": 1500.0,
+                                           "unit": "t", "source": "Base Empreinte (test)", "applied_to": "tonnes_reused"}
     for name in ("u2", "other", "farmer"):
         assert client.get("/api/v1/synergies", headers=people[name]).get_json()["items"] == []
         assert client.get(f"/api/v1/synergies/{synergy_id}", headers=people[name]).status_code == 404

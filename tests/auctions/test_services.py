@@ -435,6 +435,11 @@ def test_not_invited_not_checked_in_no_company_are_refused(room, make_company, m
     db.session.commit()
     refused("not_checked_in", services.place_bid, late_user, lot.id, D("2"), D("2"))
     assert bid_count(lot.id) == 1
+    services.check_in(p, room["session"].id, late.id, True)
+    late.review_status = "rejected"  # refused by the practitioner: no more bids
+    db.session.commit()
+    refused("company_refused", services.place_bid, late_user, lot.id, D("3"), D("2"))
+    assert bid_count(lot.id) == 1
 
 
 def test_lot_not_presented_takes_no_bid(room):

@@ -205,3 +205,15 @@ def test_plan_shows_what_would_happen_without_writing(app, make_company):
 ])
 def test_name_key(name, same):
     assert (services.name_key(name) == services.name_key("Brasserie de l'Odet")) is same
+
+
+def test_lines_of_a_refused_company_are_refused(app):
+    services.import_rows(parsed({"ref": "R1"}), publish=True)
+    company = listing("R1").company
+    company.review_status = "rejected"
+    db.session.commit()
+    report = services.import_rows(parsed({"ref": "R1", "title": "Autre titre"}, {"ref": "R2"}), publish=True)
+    db.session.commit()
+    assert (report.created, report.updated, report.rejected) == (0, 0, 2)
+    assert all(e.field == "company_name" and "refusée par l'animation" in e.message for e in report.errors)
+    assert listing("R2") is None and listing("R1").title != "Autre titre"

@@ -616,3 +616,18 @@ def test_the_api_refuses_to_submit_for_a_refused_company(app, client, runner, qu
     assert response.status_code == 409
     db.session.expire_all()
     assert db.session.get(Listing, draft.get_json()["id"]).status == "draft"
+
+
+def test_a_refused_company_can_not_respond_to_a_listing(app, world):
+    from marketplace.conversations.models import Conversation
+
+    carol, c = world["carol"], world["c"]
+    c.review_status = "rejected"
+    db.session.commit()
+    listing = world["a_published"]
+    assert not listing.can_respond(carol)
+    client = client_for(app, carol)
+    page = client.post(f"/annonces/{listing.id}/repondre", data={"quantity": "2", "message": "Intéressés"})
+    assert page.status_code == 302
+    assert "refusée par l'animation" in html.unescape(client.get(page.headers["Location"]).get_data(as_text=True))
+    assert db.session.scalar(sa.select(Conversation).where(Conversation.responder_company_id == c.id)) is None

@@ -1,0 +1,1 @@
+"""Territory reports: the practitioners' dashboard of synergies and benefits, with its exports."""
