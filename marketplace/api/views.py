@@ -167,8 +167,8 @@ def listing_matches(listing_id):
 def search():
     """Full-text search with the same analysis, synonyms, filters and facets as the search page."""
     from marketplace import reference
-    from marketplace.search import index as search_index
     from marketplace.search import queries
+    from marketplace.search.backends import IndexUnavailable, get_backend
     from marketplace.vocabulary import services as vocabulary_services
 
     args = request.args
@@ -190,9 +190,8 @@ def search():
         latitude=place.latitude if place else None, longitude=place.longitude if place else None,
         radius_km=radius if place else None, sort=args.get("sort") or None, page=page, per_page=per_page)
     try:
-        with search_index.searcher() as searcher:
-            result = queries.search(searcher, params, vocabulary_services.current())
-    except search_index.IndexUnavailable:
+        result = get_backend().search(params, vocabulary_services.current())
+    except IndexUnavailable:
         raise ApiError(503, "search_unavailable",
                        "L'index de recherche est indisponible : un administrateur doit lancer flask search rebuild.")
     found = {item.id: item for item in db.session.scalars(

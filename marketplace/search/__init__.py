@@ -1,1 +1,2 @@
-"""Full-text search (Whoosh). The only package that imports whoosh."""
+"""Full-text search: the shared query rules (queries.py), the index writer (indexing.py, tasks.py)
+and two backends (backends/): Whoosh files (the only package importing whoosh) or PostgreSQL."""

@@ -45,6 +45,28 @@ def analyze(text: str | None) -> list[str]:
     return [t.text for t in french_analyzer()(text) if not t.text.isdigit()]
 
 
+def analyze_words(text: str | None) -> list[tuple[str, str]]:
+    """Index terms of a text with the word each comes from, as written: a backend that analyses text
+    itself (PostgreSQL) is given the words, the others the terms."""
+    if not text:
+        return []
+    return [(t.text, text[t.startchar:t.endchar]) for t in french_analyzer()(text, chars=True)
+            if not t.text.isdigit()]
+
+
+@functools.cache
+def spelling_analyzer():
+    """Words as written (lower-cased, accents kept): the vocabulary of spelling suggestions."""
+    return RegexTokenizer(r"\w+") | LowercaseFilter() | StopFilter(stoplist=STOPWORDS, minsize=3)
+
+
+def spelling_words(text: str | None) -> list[tuple[str, int, int]]:
+    """The words of a text that spelling suggestions consider, with where each is in the text."""
+    if not text:
+        return []
+    return [(t.text, t.startchar, t.endchar) for t in spelling_analyzer()(text, chars=True)]
+
+
 @functools.cache
 def analyze_term(term: str) -> tuple[str, ...]:
     """A thesaurus term (one or several words) as its tuple of index terms."""

@@ -1,4 +1,4 @@
-"""`flask search …`: rebuild the index from the database (the source of truth)."""
+"""`flask search …`: rebuild the search index from the database (the source of truth), whichever the backend."""
 from __future__ import annotations
 
 import time
@@ -6,7 +6,8 @@ import time
 import click
 from huey.exceptions import TaskLockedException
 
-from marketplace.search import index, indexing
+from marketplace.search import indexing
+from marketplace.search.backends import get_backend
 from marketplace.search.tasks import WRITER_LOCK, holding_writer_lock
 
 
@@ -21,7 +22,8 @@ def search():
 @click.option("--break-lock", is_flag=True,
               help="Libérer d'abord le verrou d'écriture (si un worker arrêté brutalement l'a laissé).")
 def rebuild(wait_seconds, break_lock):
-    """Rebuild the whole index into a fresh folder, then swap it in; searches go on meanwhile."""
+    """Rebuild the whole index of the configured backend from the database (Whoosh: a fresh folder
+    swapped in; PostgreSQL: the tables refilled in one transaction); searches go on meanwhile."""
     started = time.monotonic()
     try:
         with holding_writer_lock(wait_seconds, break_lock=break_lock):
@@ -36,4 +38,4 @@ def rebuild(wait_seconds, break_lock):
             f"Un autre processus écrit dans l'index (verrou « {WRITER_LOCK} ») depuis plus de {wait_seconds} s. "
             "Réessayez, ou relancez avec --break-lock si aucun worker ne tourne.") from None
     elapsed = time.monotonic() - started
-    click.echo(f"{count} annonce(s) indexée(s) en {elapsed:.1f} s dans {index.index_path()}.")
+    click.echo(f"{count} annonce(s) indexée(s) en {elapsed:.1f} s dans {get_backend().location()}.")

@@ -1,15 +1,15 @@
-"""Keeping the index in step with the database.
+"""Keeping the index in step with the database, whatever the backend.
 
 Every listing change records an IndexTask in the caller's transaction (`schedule_listing`) and asks
 for `apply_index_tasks` once it commits. The functions that write (`apply_pending`, `rebuild`) expect
 their caller to hold the single writer lock (see tasks.py); they read the listings' current state
-from the database, so a task only says "look at this listing again"."""
+from the database, so a task only says "look at this listing again", and hand the backend
+(backends/) the listings to write or remove."""
 from __future__ import annotations
 
+import contextlib
 import logging
-import shutil
 from collections.abc import Callable, Iterable
-from datetime import UTC
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
@@ -18,13 +18,11 @@ from marketplace.accounts.models import Site
 from marketplace.extensions import db
 from marketplace.jobs import enqueue_after_commit
 from marketplace.listings.models import PUBLIC_STATUSES, Listing
-from marketplace.matching.features import waste_code_words
-from marketplace.search import index
+from marketplace.search.backends import IndexUnavailable, get_backend
 from marketplace.search.models import IndexTask
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 500
-WRITER_TIMEOUT = 30.0  # seconds to wait for Whoosh's own file lock
 
 
 # --- scheduling (in the caller's transaction) ---------------------------------------------------
@@ -72,39 +70,7 @@ def has_pending() -> bool:
     return db.session.scalar(sa.select(IndexTask.id).limit(1)) is not None
 
 
-# --- documents ----------------------------------------------------------------------------------
-
-
-def document(listing: Listing) -> dict:
-    """The search document of a public listing."""
-    site = listing.site
-    doc = {
-        "id": str(listing.id),
-        "kind": listing.kind,
-        "category": listing.category,
-        "status": listing.status,
-        "title": listing.title,
-        "description": listing.description or "",
-        "company": listing.company.name,
-        "city": site.city or "",
-        "postcode": site.postcode or "",
-        "territories": ",".join(str(t.id) for t in site.territories),
-        "is_hazardous": bool(listing.is_hazardous),
-        "spell": f"{listing.title}\n{listing.description or ''}",
-    }
-    if listing.waste_code:
-        doc["waste_code"] = listing.waste_code
-        doc["waste_chapter"] = listing.waste_code[:2]
-        doc["waste_label"] = waste_code_words(listing.waste_code)
-    # Columns always get a value (see the schema); (0, 0) is far from any French site.
-    doc["latitude"] = doc["longitude"] = doc["published_at"] = 0
-    if site.latitude is not None and site.longitude is not None:
-        doc["geocells"] = ",".join(index.geocells(site.latitude, site.longitude))
-        doc["latitude"] = round(site.latitude * index.MICRODEGREES)
-        doc["longitude"] = round(site.longitude * index.MICRODEGREES)
-    if listing.published_at is not None:
-        doc["published_at"] = int(listing.published_at.replace(tzinfo=UTC).timestamp())
-    return doc
+# --- writing (caller holds the writer lock) -----------------------------------------------------
 
 
 def _load(listing_ids: list[int]) -> dict[int, Listing]:
@@ -115,32 +81,23 @@ def _load(listing_ids: list[int]) -> dict[int, Listing]:
     return {listing.id: listing for listing in listings}
 
 
-# --- writing (caller holds the writer lock) -----------------------------------------------------
-
-
-def index_is_usable() -> bool:
-    try:
-        index.open_index(index.index_path()).close()
-    except index.IndexUnavailable:
-        return False
-    return True
-
-
 def apply_pending(batch_size: int = BATCH_SIZE) -> int:
-    """Apply every pending task in batches: one index commit, then one database commit, per batch.
-    A missing or damaged index is rebuilt from the database instead. Returns the listings handled."""
+    """Apply every pending task in batches: one index write, then one database commit, per batch
+    (the same commit for the PostgreSQL backend, whose index is in the database). A missing or
+    damaged index is rebuilt from the database instead. Returns the listings handled."""
+    backend = get_backend()
     handled = 0
-    ix = None
     rebuilt = False
-    try:
+    with contextlib.ExitStack() as stack:
+        writer = None
         while True:
             tasks = db.session.scalars(sa.select(IndexTask).order_by(IndexTask.id).limit(batch_size)).all()
             if not tasks:
                 return handled
-            if ix is None:
+            if writer is None:
                 try:
-                    ix = index.open_index(index.index_path())
-                except index.IndexUnavailable as exc:
+                    writer = stack.enter_context(backend.updating())
+                except IndexUnavailable as exc:
                     if rebuilt:
                         raise
                     rebuilt = True
@@ -151,25 +108,13 @@ def apply_pending(batch_size: int = BATCH_SIZE) -> int:
             listing_ids = sorted({t.listing_id for t in tasks})
             # Read after the tasks: the listings' state is at least as recent as the changes recorded.
             listings = _load(listing_ids)
-            writer = ix.writer(timeout=WRITER_TIMEOUT)
-            try:
-                for listing_id in listing_ids:
-                    listing = listings.get(listing_id)
-                    if listing is not None and listing.status in PUBLIC_STATUSES:
-                        writer.update_document(**document(listing))
-                    else:
-                        writer.delete_by_term("id", str(listing_id))
-            except BaseException:
-                writer.cancel()
-                raise
-            writer.commit()
+            public = [listings[i] for i in listing_ids if i in listings and listings[i].status in PUBLIC_STATUSES]
+            public_ids = {listing.id for listing in public}
+            writer.write(public, [i for i in listing_ids if i not in public_ids])
             # Only the rows read: a row added meanwhile may describe a newer state.
             db.session.execute(sa.delete(IndexTask).where(IndexTask.id.in_(task_ids)))
             db.session.commit()
             handled += len(listing_ids)
-    finally:
-        if ix is not None:
-            ix.close()
 
 
 def public_listing_count() -> int:
@@ -177,45 +122,32 @@ def public_listing_count() -> int:
 
 
 def rebuild(progress: Callable[[int], None] | None = None, batch_size: int = BATCH_SIZE) -> int:
-    """Index every public listing into a fresh folder, then swap it in. Returns the number indexed.
+    """Index every public listing into a fresh index that replaces the current one at the end.
+    Returns the number indexed.
 
     The tasks pending when it starts are covered by the rebuild and deleted; later ones stay for
     `apply_pending`."""
-    path = index.index_path()
+    backend = get_backend()
     covered = db.session.scalars(sa.select(IndexTask.id)).all()
-    folder = index.new_generation(path)
     count = 0
-    try:
-        ix = index.create_empty(folder)
-        writer = ix.writer(limitmb=128)
-        try:
-            last_id = 0
-            while True:
-                ids = db.session.scalars(
-                    sa.select(Listing.id).where(Listing.status.in_(PUBLIC_STATUSES), Listing.id > last_id)
-                    .order_by(Listing.id).limit(batch_size)
-                ).all()
-                if not ids:
-                    break
-                listings = _load(ids)
-                for listing_id in ids:
-                    writer.add_document(**document(listings[listing_id]))
-                count += len(ids)
-                last_id = ids[-1]
-                if progress:
-                    progress(len(ids))
-                db.session.expunge_all()  # keep memory flat on large databases
-        except BaseException:
-            writer.cancel()
-            raise
-        writer.commit()
-        ix.close()
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    index.swap_in(folder, path)
-    index.forget(path)
+    with backend.rebuilding() as builder:
+        last_id = 0
+        while True:
+            ids = db.session.scalars(
+                sa.select(Listing.id).where(Listing.status.in_(PUBLIC_STATUSES), Listing.id > last_id)
+                .order_by(Listing.id).limit(batch_size)
+            ).all()
+            if not ids:
+                break
+            listings = _load(ids)
+            builder.add([listings[listing_id] for listing_id in ids])
+            count += len(ids)
+            last_id = ids[-1]
+            if progress:
+                progress(len(ids))
+            db.session.expunge_all()  # keep memory flat on large databases
     for start in range(0, len(covered), batch_size):
         db.session.execute(sa.delete(IndexTask).where(IndexTask.id.in_(covered[start:start + batch_size])))
     db.session.commit()
+    backend.after_rebuild()
     return count

@@ -1,38 +1,34 @@
-"""Full-text queries over the index (no database access): French analysis, thesaurus expansion,
-filters, distance, facet counts, sorting, pagination, highlighted snippets and spelling suggestions.
+"""What a search asks and what it answers, the same for every backend (no engine here): parameters,
+results and paging, the query's terms with their synonyms from the vocabulary, the sort chosen,
+distance boxes, plain snippets, and the rules of spelling suggestions.
 
 Each word the user typed (or each thesaurus term found in the query, possibly several words) becomes
 a clause that matches it or any of its synonyms in the title, description, waste-code wording or
-company name. Clauses are AND-ed; when that finds nothing, they are OR-ed instead."""
+company name. Clauses are AND-ed; when that finds nothing, they are OR-ed instead. Words typed rank
+above their synonyms."""
 from __future__ import annotations
 
 import functools
 import math
 import re
-import weakref
-from collections.abc import Callable
-from dataclasses import astuple, dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from markupsafe import Markup, escape
-from whoosh import highlight, qparser
-from whoosh.query import And, Every, Or, Phrase, Query, Term
-from whoosh.sorting import FieldFacet, FunctionFacet, ScoreFacet
-from whoosh.spelling import Corrector, ListCorrector
 
-from marketplace.reference import distance_km
-from marketplace.search.analysis import analyze
-from marketplace.search.index import MICRODEGREES, TEXT_FIELDS, cells_covering
+from marketplace.search.analysis import analyze, analyze_words, spelling_words
 from marketplace.vocabulary.rules import Vocabulary
 
 PER_PAGE = 20
 SYNONYM_BOOST = 0.6  # the words typed rank above their synonyms
 FEW_RESULTS = 3  # below this, look for a spelling suggestion
-FACET_FIELDS = {"kind": "kind", "category": "category", "chapter": "waste_chapter", "territory": "territories"}
+FACETS = ("kind", "category", "chapter", "territory")
 SORTS = ("relevance", "newest", "distance")
 KM_PER_DEG_LAT = 110.57
 KM_PER_DEG_LON_EQUATOR = 111.32
 WASTE_CODE = re.compile(r"(?<!\d)(\d{2})[ .\-]?(\d{2})[ .\-]?(\d{2})(?!\d)")
 SNIPPET_CHARS = 220
+SPELLING_DISTANCE = 2  # edits between a typed word and a suggested one (same first letter)
 
 
 @dataclass
@@ -120,194 +116,43 @@ class SearchResult:
 # --- the text query -----------------------------------------------------------------------------
 
 
-class PreloadedOr(Or):
-    """An Or that loads its matching documents and scores once into an array: faster than a tree of
-    union matchers when a word and its synonyms match thousands of listings."""
+@dataclass(frozen=True)
+class Wording:
+    """One way of saying a term: its index terms (analysis.py) and its words as written."""
 
-    matcher_type = Or.ARRAY_MATCHER
-
-
-SYNONYM_FIELDS = ("title", "description")  # a synonym is looked for where people write, not in labels
+    tokens: tuple[str, ...]
+    text: str
 
 
-def _in_fields(words: tuple[str, ...], boost: float = 1.0, fields: tuple[str, ...] = TEXT_FIELDS) -> Query:
-    if len(words) == 1:
-        return Or([Term(f, words[0], boost=boost) for f in fields])
-    return Or([Phrase(f, list(words), slop=1, boost=boost) for f in fields])
+@dataclass(frozen=True)
+class TermClause:
+    """A word or thesaurus term of the query: every typed word, anywhere in the text, or one of
+    the synonyms as a phrase (looked for in titles and descriptions, ranked below the typed words)."""
+
+    typed: Wording
+    synonyms: tuple[Wording, ...] = ()
 
 
-def _alternatives(key: tuple[str, ...], vocabulary: Vocabulary) -> list[tuple[str, ...]]:
-    """The typed term, then its synonyms minus those it already covers: "palette bois" adds nothing
-    to "palette" (every document with the phrase has the word)."""
-    synonyms = [s for s in vocabulary.synonyms(key) if s != key]
-    words = [set(key)] + [{s[0]} for s in synonyms if len(s) == 1]
-    return [key] + [s for s in synonyms if len(s) == 1 or not any(w <= set(s) for w in words)]
+@dataclass
+class TextQuery:
+    terms: list[TermClause]
+    waste_codes: list[str]  # "15 01 03": a listing with that code matches
+    expanded: list[str]  # labels of the thesaurus concepts the query was widened with
+
+    @property
+    def clause_count(self) -> int:
+        return len(self.terms) + len(self.waste_codes)
+
+    def __bool__(self) -> bool:
+        return bool(self.clause_count)
 
 
-def _clause(key: tuple[str, ...], vocabulary: Vocabulary) -> Query:
-    # The words typed may be anywhere in the text; a synonym of several words must be a phrase.
-    typed = _in_fields(key) if len(key) == 1 else And([_in_fields((w,)) for w in key])
-    alternatives = [typed] + [_in_fields(s, SYNONYM_BOOST, SYNONYM_FIELDS) for s in _alternatives(key, vocabulary)[1:]]
-    return alternatives[0] if len(alternatives) == 1 else PreloadedOr(alternatives)
-
-
-def text_clauses(q: str, vocabulary: Vocabulary) -> tuple[list[Query], list[str]]:
-    """One clause per word or thesaurus term of the query; also the labels of the concepts used."""
-    keys = _query_keys(q, vocabulary)
-    clauses = [_clause(key, vocabulary) for key in keys]
-    widened = [key for key in keys if len(_alternatives(key, vocabulary)) > 1]
-    expanded = list(dict.fromkeys(vocabulary.label(vocabulary.term_concept[key]) for key in widened))
-    for parts in WASTE_CODE.findall(q):
-        clauses.append(Term("waste_code", " ".join(parts)))
-    return clauses, expanded
-
-
-# --- filters, distance, facets ------------------------------------------------------------------
-
-
-def _filters(params: SearchParams) -> list[Query]:
-    filters: list[Query] = []
-    if params.kind:
-        filters.append(Term("kind", params.kind))
-    if params.category:
-        filters.append(Term("category", params.category))
-    if params.chapter:
-        filters.append(Term("waste_chapter", params.chapter))
-    if params.territory_id:
-        filters.append(Term("territories", str(params.territory_id)))
-    if params.hazardous is not None:
-        filters.append(Term("is_hazardous", params.hazardous))
-    return filters
-
-
-def _within_radius(searcher, params: SearchParams, filters: list[Query]) -> dict[int, float]:
-    """Documents within the radius, with their distance: the grid cells covering the bounding box
-    first (index terms), then the exact great-circle distance on what they let through."""
-    lat, lon, radius = params.latitude, params.longitude, float(params.radius_km)
-    dlat = radius / KM_PER_DEG_LAT
-    edge = min(abs(lat) + dlat, 89.0)  # the box's latitude farthest from the equator: its widest
-    dlon = radius / (KM_PER_DEG_LON_EQUATOR * math.cos(math.radians(edge)))
-    cells = Or([Term("geocells", cell) for cell in cells_covering(lat - dlat, lon - dlon, lat + dlat, lon + dlon)])
-    reader = searcher.reader()
-    lats, lons = reader.column_reader("latitude"), reader.column_reader("longitude")
-    inside = {}
-    for docnum in searcher.docs_for_query(And(filters + [cells]) if filters else cells):
-        km = distance_km(lat, lon, lats[docnum] / MICRODEGREES, lons[docnum] / MICRODEGREES)
-        if km <= radius:
-            inside[docnum] = km
-    return inside
-
-
-# Per searcher (so per index version): each facet value → the set of documents that have it.
-_facet_postings: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _postings(searcher, fieldname: str) -> dict[str, frozenset]:
-    cache = _facet_postings.setdefault(searcher, {})
-    if fieldname not in cache:
-        cache[fieldname] = {
-            value: frozenset(searcher.docs_for_query(Term(fieldname, value)))
-            for value in (b.decode() for b in searcher.lexicon(fieldname))
-        }
-    return cache[fieldname]
-
-
-def facet_counts(searcher, docs) -> dict[str, dict[str, int]]:
-    out = {}
-    for name, fieldname in FACET_FIELDS.items():
-        counts = {value: len(docs & postings) for value, postings in _postings(searcher, fieldname).items()}
-        out[name] = {value: n for value, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if n}
-    return out
-
-
-# --- highlighting -------------------------------------------------------------------------------
-
-
-class _Highlighter:
-    """Matches of the query's words wrapped in <mark>; Whoosh's HtmlFormatter escapes everything else."""
-
-    def __init__(self, searcher, query: Query):
-        self.words = frozenset(text for fieldname, text in query.all_terms() if fieldname == "title")
-        self.analyzer = searcher.schema["title"].analyzer
-        self.formatter = highlight.HtmlFormatter(tagname="mark", classname="hl", termclass="t", between=" … ")
-        self.whole = highlight.WholeFragmenter()
-        self.context = highlight.ContextFragmenter(maxchars=SNIPPET_CHARS, surround=60)
-
-    def _marked(self, text: str, fragmenter, top: int) -> str:
-        if not self.words or not text:
-            return ""
-        return highlight.highlight(text, self.words, self.analyzer, fragmenter, self.formatter, top=top)
-
-    def title(self, text: str) -> Markup:
-        return Markup(self._marked(text, self.whole, 1) or escape(text))
-
-    def snippet(self, text: str) -> Markup:
-        marked = self._marked(text, self.context, 2)
-        if marked:
-            return Markup(marked)
-        text = " ".join((text or "").split())
-        if len(text) > SNIPPET_CHARS:
-            text = text[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
-        return escape(text)
-
-
-def _hit(hit, highlighter: _Highlighter, distances) -> SearchHit:
-    stored = hit.fields()
-    return SearchHit(listing_id=int(stored["id"]), title=highlighter.title(stored.get("title", "")),
-                     snippet=highlighter.snippet(stored.get("description", "")),
-                     distance_km=distances.get(hit.docnum) if distances is not None else None)
-
-
-# --- spelling -----------------------------------------------------------------------------------
-
-
-class _NearestFirst(Corrector):
-    """Words of a field within the edit distance, nearest first, then most frequent (Whoosh's
-    ReaderCorrector ranks by frequency only)."""
-
-    def __init__(self, reader, fieldname):
-        self.reader = reader
-        self.fieldname = fieldname
-
-    def _suggestions(self, text, maxdist, prefix):
-        seen = set()
-        for distance in range(1, maxdist + 1):
-            for word in self.reader.terms_within(self.fieldname, text, distance, prefix=prefix):
-                if word not in seen:
-                    seen.add(word)
-                    frequency = self.reader.doc_frequency(self.fieldname, word)
-                    yield -distance + min(frequency, 999) / 1000.0, word
-
-
-class _Best(Corrector):
-    """The suggestions of several correctors, each word with its best score (Whoosh's MultiCorrector
-    yields its pairs the wrong way round)."""
-
-    def __init__(self, correctors):
-        self.correctors = correctors
-
-    def _suggestions(self, text, maxdist, prefix):
-        best: dict[str, float] = {}
-        for corrector in self.correctors:
-            for score, word in corrector._suggestions(text, maxdist, prefix):
-                best[word] = max(score, best.get(word, score))
-        return ((score, word) for word, score in best.items())
-
-
-@functools.lru_cache(maxsize=4)
-def thesaurus_words(thesaurus_text: str) -> list[str]:
-    """The words of the thesaurus, sorted (for Whoosh's ListCorrector)."""
-    words = set()
-    for line in thesaurus_text.splitlines():
-        if not line.strip().startswith("#"):
-            words.update(w for w in re.findall(r"\w+", line.lower()) if len(w) >= 3 and not w.isdigit())
-    return sorted(words)
-
-
-def _query_keys(q: str, vocabulary: Vocabulary) -> list[tuple[str, ...]]:
+def query_keys(q: str, vocabulary: Vocabulary) -> list[Wording]:
     """The query's analysed words, grouped into the longest thesaurus terms they form."""
-    tokens = analyze(q)
-    keys: list[tuple[str, ...]] = []
+    pairs = analyze_words(q)
+    tokens = [token for token, _ in pairs]
+    keys: list[Wording] = []
+    seen: set[tuple[str, ...]] = set()
     i = 0
     while i < len(tokens):
         size = 1
@@ -316,43 +161,38 @@ def _query_keys(q: str, vocabulary: Vocabulary) -> list[tuple[str, ...]]:
                 size = n
                 break
         key = tuple(tokens[i:i + size])
-        if key not in keys:
-            keys.append(key)
+        if key not in seen:
+            seen.add(key)
+            keys.append(Wording(key, " ".join(word for _, word in pairs[i:i + size])))
         i += size
     return keys
 
 
-def _known(searcher, word: str, thesaurus_tokens: set[str]) -> bool:
-    """A word of the listings, or part of a thesaurus term of the query ("big" of "big bag")."""
-    terms = analyze(word)
-    if not terms or set(terms) <= thesaurus_tokens:
-        return True
-    return any(searcher.doc_frequency(f, t) for f in TEXT_FIELDS for t in terms)
+def alternatives(key: tuple[str, ...], vocabulary: Vocabulary) -> list[tuple[str, ...]]:
+    """The typed term, then its synonyms minus those it already covers: "palette bois" adds nothing
+    to "palette" (every document with the phrase has the word)."""
+    synonyms = [s for s in vocabulary.synonyms(key) if s != key]
+    words = [set(key)] + [{s[0]} for s in synonyms if len(s) == 1]
+    return [key] + [s for s in synonyms if len(s) == 1 or not any(w <= set(s) for w in words)]
 
 
-def suggest(searcher, q: str, vocabulary: Vocabulary, extra_words: list[str] = ()) -> str | None:
-    """The query with its unknown words replaced by the nearest words of the listings (or of the
-    thesaurus), or None."""
-    parser = qparser.QueryParser("spell", searcher.schema, plugins=[qparser.WhitespacePlugin()])
-    parsed = parser.parse(q)
-    thesaurus_tokens = {t for key in _query_keys(q, vocabulary) if key in vocabulary.term_concept for t in key}
-    unknown = [("spell", t.text) for t in parsed.all_tokens() if not _known(searcher, t.text, thesaurus_tokens)]
-    if not unknown:
-        return None
-    correctors = [_NearestFirst(searcher.reader(), "spell")]
-    if extra_words:
-        correctors.append(ListCorrector(list(extra_words)))
-    corrector = _Best(correctors)
-    correction = searcher.correct_query(parsed, q, correctors={"spell": corrector}, terms=unknown, prefix=1)
-    if not correction.tokens:
-        return None
-    return correction.string
+def parse_query(q: str, vocabulary: Vocabulary) -> TextQuery:
+    """The clauses of a query (one per word or thesaurus term, plus waste codes written as digits)."""
+    terms, widened = [], []
+    for key in query_keys(q, vocabulary):
+        synonyms = tuple(Wording(s, vocabulary.text(s)) for s in alternatives(key.tokens, vocabulary)[1:])
+        terms.append(TermClause(key, synonyms))
+        if synonyms:
+            widened.append(key.tokens)
+    expanded = list(dict.fromkeys(vocabulary.label(vocabulary.term_concept[key]) for key in widened))
+    codes = list(dict.fromkeys(" ".join(parts) for parts in WASTE_CODE.findall(q)))
+    return TextQuery(terms, codes, expanded)
 
 
-# --- the search ---------------------------------------------------------------------------------
+# --- sort, paging, distance, snippets -----------------------------------------------------------
 
 
-def _sort(params: SearchParams, has_text: bool) -> str:
+def choose_sort(params: SearchParams, has_text: bool) -> str:
     if params.sort in SORTS and (params.sort != "distance" or params.has_place):
         return params.sort
     if has_text:
@@ -360,95 +200,107 @@ def _sort(params: SearchParams, has_text: bool) -> str:
     return "distance" if params.has_place else "newest"
 
 
-def _run(searcher, query: Query, filter_, sort: str, distances, limit: int):
-    # Always a sorting collector (also by score): it keeps the set of every matching document,
-    # which the facet counts need; the top-N collector would run the query a second time for it.
-    newest = FieldFacet("published_at", reverse=True)
-    if sort == "newest":
-        sortedby = [newest]
-    elif sort == "distance":
-        sortedby = [FunctionFacet(lambda _searcher, docnum: distances.get(docnum, math.inf)), newest]
-    else:
-        sortedby = [ScoreFacet(), newest]
-    return searcher.search(query, filter=filter_, limit=limit, sortedby=sortedby)
+def clamp_page(page: int, total: int, per_page: int) -> int:
+    """A page past the end shows the last one."""
+    return min(max(1, page), max(1, math.ceil(total / per_page)))
 
 
-def _count(searcher, clauses: list[Query], filter_) -> int:
-    """How many documents these clauses find, with the same AND-then-OR rule as the search."""
-    if not clauses:
-        return 0
-    found = len(searcher.search(And(clauses), filter=filter_, limit=1))
-    if not found and len(clauses) > 1:
-        found = len(searcher.search(Or(clauses), filter=filter_, limit=1))
-    return found
+def bounding_box(latitude: float, longitude: float, radius_km: float) -> tuple[float, float, float, float]:
+    """South, west, north, east of a box holding every point within the radius."""
+    dlat = radius_km / KM_PER_DEG_LAT
+    edge = min(abs(latitude) + dlat, 89.0)  # the box's latitude farthest from the equator: its widest
+    dlon = radius_km / (KM_PER_DEG_LON_EQUATOR * math.cos(math.radians(edge)))
+    return latitude - dlat, longitude - dlon, latitude + dlat, longitude + dlon
 
 
-# Per searcher (so per index version): pages of searches without words. The first page of the
-# listing search with no words is what most visitors see first; sorting the whole index by date for
-# each of them would cost a full pass, so it is done once per index version.
-_wordless_results: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-WORDLESS_CACHE_SIZE = 256
+def sorted_counts(counts: dict[str, int]) -> dict[str, int]:
+    """Facet values, most frequent first, without the empty ones."""
+    return {value: n for value, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])) if n}
 
 
-def search(searcher, params: SearchParams, vocabulary: Vocabulary,
-           spelling_words: Callable[[], list[str]] | None = None) -> SearchResult:
-    if (params.q or "").strip():
-        return _search(searcher, params, vocabulary, spelling_words)
-    cache = _wordless_results.setdefault(searcher, {})
-    key = astuple(params)
-    if key not in cache:
-        if len(cache) >= WORDLESS_CACHE_SIZE:
-            cache.clear()
-        cache[key] = _search(searcher, params, vocabulary, spelling_words)
-    return cache[key]
+def plain_snippet(text: str | None) -> Markup:
+    """The start of a description, escaped, when no searched word is in it."""
+    text = " ".join((text or "").split())
+    if len(text) > SNIPPET_CHARS:
+        text = text[:SNIPPET_CHARS].rsplit(" ", 1)[0] + " …"
+    return escape(text)
 
 
-def _search(searcher, params: SearchParams, vocabulary: Vocabulary,
-            spelling_words: Callable[[], list[str]] | None = None) -> SearchResult:
-    q = (params.q or "").strip()
-    clauses, expanded = text_clauses(q, vocabulary) if q else ([], [])
-    sort = _sort(params, bool(clauses))
-    filters = _filters(params)
-    distances = None
-    # The documents the filters allow, as a set. Never an empty one: Whoosh reads an empty filter
-    # (set or query matching nothing) as "no filter" and would return everything.
-    filter_ = None
-    if params.has_place:
-        distances = _within_radius(searcher, params, filters)
-        filter_ = set(distances)
-    elif filters:
-        filter_ = set(searcher.docs_for_query(And(filters) if len(filters) > 1 else filters[0]))
-    if filter_ is not None and not filter_:
-        return SearchResult(hits=[], total=0, page=1, per_page=params.per_page, sort=sort, expanded=expanded)
+# --- spelling -----------------------------------------------------------------------------------
 
-    page = max(1, params.page)
-    limit = page * params.per_page
-    if not clauses:
-        query = Every()
-    elif len(clauses) == 1:
-        query = clauses[0]
-    else:
-        query = And(clauses)
-    results = _run(searcher, query, filter_, sort, distances, limit)
-    relaxed = False
-    if len(clauses) > 1 and results.is_empty():
-        results = _run(searcher, Or(clauses), filter_, sort, distances, limit)
-        relaxed = not results.is_empty()
 
-    total = len(results)
-    pages = max(1, math.ceil(total / params.per_page))
-    if page > pages:  # a page past the end shows the last one
-        page = pages
-        results = _run(searcher, results.q, filter_, sort, distances, page * params.per_page)
-    highlighter = _Highlighter(searcher, results.q)
-    start = (page - 1) * params.per_page
-    hits = [_hit(hit, highlighter, distances) for hit in results[start:start + params.per_page]]
+@functools.lru_cache(maxsize=4)
+def thesaurus_words(thesaurus_text: str) -> list[str]:
+    """The words of the thesaurus, sorted: suggestions may come from them too."""
+    words = set()
+    for line in thesaurus_text.splitlines():
+        if not line.strip().startswith("#"):
+            words.update(w for w in re.findall(r"\w+", line.lower()) if len(w) >= 3 and not w.isdigit())
+    return sorted(words)
 
-    suggestion = None
-    if q and total < FEW_RESULTS:
-        suggestion = suggest(searcher, q, vocabulary, spelling_words() if spelling_words else [])
-        if suggestion and _count(searcher, text_clauses(suggestion, vocabulary)[0], filter_) <= total:
-            suggestion = None  # only a correction that finds more is worth proposing
-    return SearchResult(hits=hits, total=total, page=page, per_page=params.per_page, sort=sort,
-                        facets=facet_counts(searcher, results.docs()), relaxed=relaxed,
-                        suggestion=suggestion, expanded=expanded)
+
+def thesaurus_tokens(q: str, vocabulary: Vocabulary) -> set[str]:
+    """Index terms of the query that belong to one of its thesaurus terms ("big" of "big bag")."""
+    return {t for key in query_keys(q, vocabulary) if key.tokens in vocabulary.term_concept for t in key.tokens}
+
+
+def is_known(word: str, thesaurus: set[str], in_listings: Callable[[list[str]], bool]) -> bool:
+    """A word of the listings (`in_listings` is given its index terms), or part of a thesaurus term
+    of the query, or a word the analysis drops: nothing to correct."""
+    terms = analyze(word)
+    if not terms or set(terms) <= thesaurus:
+        return True
+    return in_listings(terms)
+
+
+def edit_distance(a: str, b: str, limit: int = SPELLING_DISTANCE) -> int:
+    """Levenshtein distance, or limit + 1 when it is larger than `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return min(previous[-1], limit + 1)
+
+
+def nearest_words(word: str, words: Iterable[str], limit: int = SPELLING_DISTANCE) -> list[tuple[int, str]]:
+    """(distance, word) of the words within `limit` edits that start with the same letter, nearest first."""
+    found = []
+    for other in words:
+        if other != word and other[:1] == word[:1]:
+            distance = edit_distance(word, other, limit)
+            if distance <= limit:
+                found.append((distance, other))
+    return sorted(found)
+
+
+def replace_words(q: str, corrections: dict[tuple[int, int], str]) -> str:
+    """The query with the words at these (start, end) positions replaced."""
+    out, last = [], 0
+    for (start, end), word in sorted(corrections.items()):
+        out.append(q[last:start])
+        out.append(word)
+        last = end
+    out.append(q[last:])
+    return "".join(out)
+
+
+def suggestion_words(q: str) -> list[tuple[str, int, int]]:
+    """The words of a query that a suggestion may replace (as written, lower-cased, with positions)."""
+    return spelling_words(q)
+
+
+def spelling_suggestion(q: str, total: int, suggest: Callable[[], str | None],
+                        count: Callable[[str], int]) -> str | None:
+    """When a query finds few listings: a corrected query, only if it finds more."""
+    if not q or total >= FEW_RESULTS:
+        return None
+    suggestion = suggest()
+    if suggestion and count(suggestion) > total:
+        return suggestion
+    return None

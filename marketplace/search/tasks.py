@@ -1,6 +1,7 @@
-"""The single index writer. Whoosh allows one writer at a time, so every job that writes takes the
-Huey lock "search-index-writer" first; a job that finds it taken simply returns, because the holder
-keeps applying rows until none is left (and checks once more after letting go)."""
+"""The single index writer. Every job that writes to the search index takes the Huey lock
+"search-index-writer" first; a job that finds it taken simply returns, because the holder keeps
+applying rows until none is left (and checks once more after letting go). Whoosh allows one writer
+at a time; with PostgreSQL the lock keeps batches in order and a rebuild alone."""
 from __future__ import annotations
 
 import contextlib
@@ -16,6 +17,7 @@ from marketplace.extensions import db
 from marketplace.jobs import app_periodic_task, app_task, huey
 from marketplace.models_base import utcnow
 from marketplace.search import indexing
+from marketplace.search.backends import get_backend
 from marketplace.search.models import IndexTask
 
 log = logging.getLogger(__name__)
@@ -33,7 +35,7 @@ def apply_all(heal: bool = False) -> int:
     while True:
         try:
             with writer_lock:
-                if heal and not indexing.index_is_usable():
+                if heal and not get_backend().usable():
                     handled += indexing.rebuild()
                 heal = False
                 handled += indexing.apply_pending()

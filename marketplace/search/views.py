@@ -9,8 +9,8 @@ from marketplace import reference
 from marketplace.accounts.models import Territory
 from marketplace.extensions import db
 from marketplace.listings.models import PUBLIC_STATUSES, Listing
-from marketplace.search import index as search_index
 from marketplace.search import queries
+from marketplace.search.backends import IndexUnavailable, get_backend
 from marketplace.search.forms import SearchForm
 from marketplace.search.indexing import public_listing_count
 from marketplace.vocabulary import services as vocabulary_services
@@ -68,9 +68,8 @@ def index():
     # An alert keeps what a saved search can hold: words, kind, category, territory, place.
     alert_args = {k: v for k, v in args.items() if k in ("q", "kind", "category", "territory", "postcode", "radius_km")}
     try:
-        with search_index.searcher() as searcher:
-            result = queries.search(searcher, params, vocabulary_services.current(), _thesaurus_words)
-    except search_index.IndexUnavailable as exc:
+        result = get_backend().search(params, vocabulary_services.current(), _thesaurus_words)
+    except IndexUnavailable as exc:
         if public_listing_count():
             current_app.logger.error("search index unavailable (%s): run `flask search rebuild`", exc.reason)
             return render_template("search/index.html", form=form, args=args, unavailable=True, result=None,

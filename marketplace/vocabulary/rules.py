@@ -33,6 +33,8 @@ class Vocabulary:
     term_concept: dict[tuple[str, ...], int] = field(default_factory=dict)
     concept_label: dict[int, str] = field(default_factory=dict)
     concept_terms: dict[int, list[tuple[str, ...]]] = field(default_factory=dict)
+    # term → its first spelling in the documents (a phrase for backends that analyse text themselves)
+    term_text: dict[tuple[str, ...], str] = field(default_factory=dict)
     # resource concept → use concepts; waste-code prefix → use concepts
     uses: dict[int, set[int]] = field(default_factory=dict)
     code_uses: dict[str, set[int]] = field(default_factory=dict)
@@ -48,6 +50,7 @@ class Vocabulary:
             self.concept_label[concept] = term
             self.concept_terms[concept] = [key]
             self.term_concept[key] = concept
+            self.term_text[key] = term
             self.longest = max(self.longest, len(key))
         return concept
 
@@ -87,6 +90,10 @@ class Vocabulary:
         concept = self.term_concept.get(term_tokens)
         return self.concept_terms.get(concept, []) if concept else []
 
+    def text(self, term_tokens: tuple[str, ...]) -> str:
+        """A term as written in the documents (its index terms if it is not in them)."""
+        return self.term_text.get(term_tokens) or " ".join(term_tokens)
+
     def label(self, concept: int) -> str:
         return self.concept_label.get(concept, "?")
 
@@ -110,10 +117,11 @@ def parse(thesaurus_text: str, uses_text: str) -> Vocabulary:
             concept = len(vocab.concept_label) + 1
             vocab.concept_label[concept] = terms[0]
             vocab.concept_terms[concept] = []
-        for key in keys:
+        for term, key in zip(terms, keys):
             if key not in vocab.term_concept:
                 vocab.term_concept[key] = concept
                 vocab.concept_terms[concept].append(key)
+                vocab.term_text[key] = term
                 vocab.longest = max(vocab.longest, len(key))
     for number, line in enumerate(uses_text.splitlines(), start=1):
         line = line.strip()

@@ -1,18 +1,18 @@
-"""The distance prefilter: every point within the radius lies in one of the cells searched."""
+"""The distance prefilters: every point within the radius lies in the box both backends filter on
+first, and in one of the grid cells the Whoosh backend searches (pure functions)."""
 import math
 import random
 
 import pytest
 
 from marketplace.reference import distance_km
-from marketplace.search.index import GRID, MAX_CELLS, cells_covering, geocells
-from marketplace.search.queries import KM_PER_DEG_LAT, KM_PER_DEG_LON_EQUATOR
+from marketplace.search.backends.whoosh_index import GRID, MAX_CELLS, cells_covering, geocells
+from marketplace.search.queries import bounding_box
 
 
 def covering(lat, lon, radius):
-    dlat = radius / KM_PER_DEG_LAT
-    dlon = radius / (KM_PER_DEG_LON_EQUATOR * math.cos(math.radians(min(abs(lat) + dlat, 89.0))))
-    return set(cells_covering(lat - dlat, lon - dlon, lat + dlat, lon + dlon))
+    """The cells searched for a radius: those covering the box both backends filter on first."""
+    return set(cells_covering(*bounding_box(lat, lon, radius)))
 
 
 @pytest.mark.parametrize("radius", [1, 5, 10, 30, 80, 200, 500])
@@ -21,6 +21,7 @@ def test_points_within_the_radius_are_in_a_searched_cell(radius):
     for _ in range(300):
         lat, lon = rng.uniform(41.3, 51.1), rng.uniform(-5.2, 9.6)  # mainland France and Corsica
         cells = covering(lat, lon, radius)
+        south, west, north, east = bounding_box(lat, lon, radius)
         assert 0 < len(cells) <= max(MAX_CELLS, 300)
         for _ in range(20):
             # a random point at a random bearing, up to the radius
@@ -28,7 +29,8 @@ def test_points_within_the_radius_are_in_a_searched_cell(radius):
             plat = lat + d * math.cos(bearing) / 111.2
             plon = lon + d * math.sin(bearing) / (111.2 * math.cos(math.radians(plat)))
             if distance_km(lat, lon, plat, plon) <= radius:
-                assert set(geocells(plat, plon)) & cells
+                assert set(geocells(plat, plon)) & cells  # the Whoosh backend's prefilter
+                assert south <= plat <= north and west <= plon <= east  # the PostgreSQL backend's
 
 
 def test_cells_are_fine_for_small_radii_and_coarse_for_large_ones():

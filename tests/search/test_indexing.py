@@ -1,12 +1,14 @@
-"""The single index writer: tasks written with the change, applied in batches under one lock,
-leftovers and a lost index picked up by the periodic job, rebuild from the database."""
+"""The single index writer, with the configured backend: tasks written with the change, applied in
+batches under one lock, leftovers and a lost index picked up by the periodic job, rebuild from the
+database."""
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+
+from tests.search.helpers import indexed_ids, lose_index
 
 
 def _pending():
@@ -14,13 +16,6 @@ def _pending():
     from marketplace.search.models import IndexTask
 
     return db.session.scalars(sa.select(IndexTask.listing_id).order_by(IndexTask.id)).all()
-
-
-def _indexed_ids(app) -> set[int]:
-    from marketplace.search import index
-
-    with index.searcher() as searcher:
-        return {int(searcher.stored_fields(d)["id"]) for d in searcher.document_numbers()}
 
 
 @pytest.fixture
@@ -38,12 +33,12 @@ def test_a_change_writes_its_task_in_the_same_transaction(app, make_company, mak
 
     listing = make_listing(make_company(), title="Palettes")
     assert _pending() == []  # applied after commit by the real job
-    assert _indexed_ids(app) == {listing.id}
+    assert indexed_ids(app) == {listing.id}
 
     services.change_status(None, listing, "withdraw")
     db.session.rollback()  # nothing happened: no task, nothing to apply
     assert _pending() == []
-    assert _indexed_ids(app) == {listing.id}
+    assert indexed_ids(app) == {listing.id}
 
 
 def test_a_writer_holding_the_lock_makes_other_jobs_return_and_then_applies_their_rows(
@@ -59,7 +54,7 @@ def test_a_writer_holding_the_lock_makes_other_jobs_return_and_then_applies_thei
     held_lock.clear()
     assert apply_all() == 2
     assert _pending() == []
-    assert _indexed_ids(app) == {first.id, second.id}
+    assert indexed_ids(app) == {first.id, second.id}
 
 
 def test_pending_rows_are_applied_in_batches(app, make_company, make_listing, held_lock):
@@ -75,7 +70,7 @@ def test_pending_rows_are_applied_in_batches(app, make_company, make_listing, he
     assert len(_pending()) == 7
     assert indexing.apply_pending(batch_size=2) == 7  # four batches: 2 + 2 + 2 + 1 listings
     assert _pending() == []
-    assert _indexed_ids(app) == {listing.id for listing in listings}
+    assert indexed_ids(app) == {listing.id for listing in listings}
 
 
 def test_a_deleted_listing_leaves_the_index(app, make_company, make_listing):
@@ -87,23 +82,36 @@ def test_a_deleted_listing_leaves_the_index(app, make_company, make_listing):
     db.session.execute(sa.delete(Listing).where(Listing.id == listing.id))
     schedule_listing_ids([listing.id])
     db.session.commit()
-    assert _indexed_ids(app) == set()
+    assert indexed_ids(app) == set()
 
 
 def test_periodic_job_applies_leftovers_and_rebuilds_a_lost_index(app, make_company, make_listing, held_lock):
-    import shutil
-
     from marketplace.search.tasks import apply_leftover_index_tasks
 
     listing = make_listing(make_company(), title="Palettes")
     held_lock.clear()
     assert apply_leftover_index_tasks.call_local() == 1
-    assert _indexed_ids(app) == {listing.id}
+    assert indexed_ids(app) == {listing.id}
 
-    path = Path(app.config["SEARCH_INDEX_PATH"])
-    shutil.rmtree(path.resolve())
+    lose_index(app)
     apply_leftover_index_tasks.call_local()
-    assert _indexed_ids(app) == {listing.id}
+    assert indexed_ids(app) == {listing.id}
+
+
+def test_a_change_to_a_lost_index_rebuilds_it_whole(app, make_company, make_listing):
+    """Applying a task to a missing index rebuilds it from the database rather than holding only the
+    listing of that task."""
+    from marketplace.extensions import db
+    from marketplace.search.indexing import schedule_listing
+
+    company = make_company()
+    first = make_listing(company, title="Palettes")
+    lose_index(app)
+    second = make_listing(company, title="Cartons")
+    assert indexed_ids(app) == {first.id, second.id}
+    schedule_listing(first)
+    db.session.commit()
+    assert indexed_ids(app) == {first.id, second.id}
 
 
 def test_periodic_job_releases_a_lock_left_by_a_dead_writer(app, make_company, make_listing, held_lock):
@@ -118,7 +126,7 @@ def test_periodic_job_releases_a_lock_left_by_a_dead_writer(app, make_company, m
     db.session.commit()
     assert apply_leftover_index_tasks.call_local() == 1
     assert not held_lock.is_locked()
-    assert _indexed_ids(app) == {listing.id}
+    assert indexed_ids(app) == {listing.id}
 
 
 def test_rebuild_waits_for_the_writer_lock_or_breaks_it(app, runner, make_company, make_listing, held_lock):
@@ -161,22 +169,4 @@ def test_apply_now_waits_for_the_writer_and_leaves_the_index_current(app, make_c
     threading.Timer(0.3, held_lock.clear).start()  # the other writer finishes soon
     assert apply_now(wait_seconds=10) == 1
     assert _pending() == []
-    assert _indexed_ids(app) == {listing.id}
-
-
-def test_an_index_built_with_another_schema_is_rebuilt_not_misread(app, client, make_company, make_listing):
-    from whoosh import index as whoosh_index
-    from whoosh.fields import ID, Schema
-
-    from marketplace.search import index
-    from marketplace.search.tasks import apply_leftover_index_tasks
-
-    listing = make_listing(make_company(), title="Palettes")
-    path = Path(app.config["SEARCH_INDEX_PATH"])
-    folder = index.new_generation(path)
-    whoosh_index.create_in(str(folder), Schema(id=ID(stored=True, unique=True))).close()
-    index.swap_in(folder, path)
-    assert client.get("/recherche?q=palettes").status_code == 503
-    apply_leftover_index_tasks.call_local()
-    assert client.get("/recherche?q=palettes").status_code == 200
-    assert _indexed_ids(app) == {listing.id}
+    assert indexed_ids(app) == {listing.id}

@@ -1,32 +1,15 @@
-"""Full-text search: the index follows every listing change through the real job, and the search
-page finds listings by words, synonyms, waste-code wording, filters and distance."""
+"""Full-text search, with the configured backend (Whoosh, or PostgreSQL when the suite runs on it):
+the index follows every listing change through the real job, and the search page finds listings by
+words, synonyms, waste-code wording, filters and distance."""
 from __future__ import annotations
 
 import html
 import re
-import shutil
-from pathlib import Path
 
 import pytest
 
 from tests.conftest import login
-
-CARD_TITLE = re.compile(r'<h3 class="card-title"><a href="/annonces/\d+">(.*?)</a></h3>', re.DOTALL)
-
-
-def page(client, query: str = "", status: int = 200) -> str:
-    response = client.get("/recherche" + query)
-    assert response.status_code == status, response.get_data(as_text=True)[:2000]
-    return response.get_data(as_text=True)
-
-
-def titles(client, query: str = "") -> list[str]:
-    """Card titles in page order, as the user reads them (highlight tags removed)."""
-    return [html.unescape(re.sub(r"<[^>]+>", "", t)) for t in CARD_TITLE.findall(page(client, query))]
-
-
-def found(client, query: str = "") -> set[str]:
-    return set(titles(client, query))
+from tests.search.helpers import found, index_exists, lose_index, page, titles
 
 
 @pytest.fixture
@@ -347,17 +330,10 @@ def test_header_search_box_and_old_words_field(app, client, make_company, make_l
 # --- index lost, rebuilt ------------------------------------------------------------------------
 
 
-def _index_path(app) -> Path:
-    return Path(app.config["SEARCH_INDEX_PATH"])
-
-
 def test_missing_index_says_so_then_rebuild_restores_it(app, client, runner, make_company, make_listing):
     make_listing(make_company(), title="Palettes bois")
     make_listing(make_company("Autre", "29000"), title="Drêches")
-    path = _index_path(app)
-    assert path.is_symlink()
-    shutil.rmtree(path.resolve())
-    path.unlink()
+    lose_index(app)
 
     text = html.unescape(page(client, "?q=palettes", status=503))
     assert "L'index de recherche est indisponible : un administrateur doit lancer flask search rebuild" in text
@@ -371,30 +347,38 @@ def test_missing_index_says_so_then_rebuild_restores_it(app, client, runner, mak
     assert len(found(client)) == 2
 
 
-def test_corrupt_index_says_so_then_rebuild_restores_it(app, client, runner, make_company, make_listing):
-    make_listing(make_company(), title="Palettes bois")
-    for file in _index_path(app).resolve().iterdir():
-        file.write_bytes(b"not an index")
-    assert "indisponible" in page(client, "?q=palettes", status=503)
-    result = runner.invoke(args=["search", "rebuild"])
-    assert result.exit_code == 0, result.output
-    assert found(client, "?q=palettes") == {"Palettes bois"}
-    # One generation on disk, behind the link.
-    generations = [p for p in _index_path(app).parent.iterdir() if p.name.startswith("search-index.")]
-    assert generations == [_index_path(app).resolve()]
-
-
-def test_rebuild_replaces_a_plain_folder_and_works_on_an_empty_database(app, client, runner):
-    path = _index_path(app)
-    path.mkdir(parents=True, exist_ok=True)
-    (path / "stray").write_text("x")
+def test_rebuild_works_on_an_empty_database(app, client, runner):
     result = runner.invoke(args=["search", "rebuild"])
     assert result.exit_code == 0, result.output
     assert "0 annonce(s) indexée(s)" in result.output
-    assert path.is_symlink()
+    assert index_exists(app)
     assert "Aucune annonce" in html.unescape(page(client))
 
 
 def test_empty_database_without_index_is_not_an_error(app, client):
-    assert not _index_path(app).exists()
+    assert not index_exists(app)
     assert "Aucune annonce ne correspond à ces critères" in html.unescape(page(client))
+
+
+# --- both backends, beyond the page's usual use -------------------------------------------------
+
+
+def test_query_syntax_is_read_as_plain_words(app, client, make_company, make_listing):
+    """Operators of either engine's query language (and SQL quotes) are only characters."""
+    make_listing(make_company(), title="Palettes bois", waste_code=None)
+    for query in ("palettes'", "palettes & !bois", "palettes | (bois", 'palettes "bois', "palettes:*",
+                  "palettes AND NOT bois", "palettes'); DROP TABLE listing; --", "<->", "!!", "*"):
+        response = client.get("/recherche", query_string={"q": query})
+        assert response.status_code == 200, query
+    assert found(client, "?q=palettes%27%20%26%20!bois") == {"Palettes bois"}
+
+
+def test_a_word_only_withdrawn_listings_had_is_not_suggested(app, client, make_company, make_listing):
+    from marketplace.extensions import db
+    from marketplace.listings import services
+
+    listing = make_listing(make_company(), title="Palettes Europe", waste_code=None)
+    services.change_status(None, listing, "withdraw")
+    db.session.commit()
+    assert "Vouliez-vous dire" not in page(client, "?q=pallettes")
+

@@ -1,5 +1,6 @@
-"""The Whoosh index of public listings: its schema, where it lives, and the searchers web processes
-read it with. Web processes only read; the single writer is in `indexing.py`.
+"""The Whoosh index of public listings on disk: its schema, where it lives, and the searchers web
+processes read it with. Web processes only read; the single writer is `indexing.py` through the
+backend (whoosh_backend.py).
 
 On disk, SEARCH_INDEX_PATH is a symbolic link to the current generation of the index
 (`search-index.gen-…` beside it): a rebuild writes a fresh generation and swaps the link with one
@@ -22,10 +23,10 @@ from pathlib import Path
 from flask import current_app
 from whoosh import columns
 from whoosh import index as whoosh_index
-from whoosh.analysis import LowercaseFilter, RegexTokenizer, StopFilter
 from whoosh.fields import BOOLEAN, COLUMN, ID, KEYWORD, TEXT, Schema
 
-from marketplace.search.analysis import STOPWORDS, french_analyzer
+from marketplace.search.analysis import french_analyzer, spelling_analyzer
+from marketplace.search.backends.base import IndexUnavailable
 
 log = logging.getLogger(__name__)
 # Fields searched by free text, and the weight of a title match.
@@ -33,19 +34,6 @@ TEXT_FIELDS = ("title", "description", "waste_label", "company")
 TITLE_BOOST = 3.0
 SEARCHERS_KEPT = 8  # idle searchers kept per process for reuse
 INDEXES_KEPT = 4  # open indexes per process (one in production; tests use one folder per test)
-
-
-class IndexUnavailable(Exception):
-    """The index folder is missing, unreadable, or was built with another schema: run `flask search rebuild`."""
-
-    def __init__(self, reason: str):
-        super().__init__(reason)
-        self.reason = reason
-
-
-def spelling_analyzer():
-    """Words as written (lower-cased, accents kept): the vocabulary of spelling suggestions."""
-    return RegexTokenizer(r"\w+") | LowercaseFilter() | StopFilter(stoplist=STOPWORDS, minsize=3)
 
 
 def build_schema() -> Schema:
