@@ -4,27 +4,76 @@ from __future__ import annotations
 
 import functools
 import logging
+from datetime import timedelta
 from urllib.parse import urlparse
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
-from huey import RedisHuey, SqliteHuey
+from huey import Huey
+from huey.consumer import Consumer, Scheduler
+from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 from sqlalchemy.orm import Session
 
 from marketplace.config import load_config
 
 log = logging.getLogger(__name__)
+POSTGRES_SCHEMES = {"postgresql", "postgres", "postgresql+psycopg", "postgres+psycopg"}
+
+
+def storage_for(config: dict) -> tuple[type, dict]:
+    """The Huey storage class and its arguments for `HUEY_URL`: `sqlite:///file`, `redis://host:port/db`
+    or `postgresql://user@host/db` (also `postgresql+psycopg://`, tables prefixed `HUEY_TABLE_PREFIX`)."""
+    url = config["HUEY_URL"]
+    scheme = urlparse(url).scheme.lower()
+    if scheme == "sqlite":
+        return SqliteStorage, {"filename": url[len("sqlite:///"):]}
+    if scheme in {"redis", "rediss"}:
+        return RedisStorage, {"url": url}
+    if scheme in POSTGRES_SCHEMES:
+        from marketplace.queue_storage import DEFAULT_TABLE_PREFIX, PostgresQueueStorage
+
+        prefix = config.get("HUEY_TABLE_PREFIX") or DEFAULT_TABLE_PREFIX
+        return PostgresQueueStorage, {"dsn": url, "table_prefix": prefix}
+    raise RuntimeError(f"MARKETPLACE_HUEY_URL: unsupported scheme {scheme!r} "
+                       "(use sqlite:///…, redis://… or postgresql://…)")
+
+
+class PeriodicOnceScheduler(Scheduler):
+    """Huey enqueues periodic tasks from every consumer that runs a scheduler. The extra consumers
+    should run with `-n`; should one be started without it, the schedulers still agree: each minute's
+    periodic tasks are enqueued by whichever claims that minute first in the shared queue storage."""
+
+    def enqueue_periodic_tasks(self, now):
+        minute = (now or self.huey._get_timestamp()).replace(second=0, microsecond=0)
+        if not self.huey.storage.put_if_empty(_minute_key(minute), b"1"):
+            self._logger.debug("periodic tasks of %s already enqueued by another consumer", minute)
+            return
+        # Keys older than any plausible clock skew between machines are no longer needed.
+        self.huey.storage.delete_data(_minute_key(minute - timedelta(minutes=10)))
+        super().enqueue_periodic_tasks(now)
+
+
+def _minute_key(minute) -> str:
+    return f"marketplace.periodic.{minute:%Y-%m-%dT%H:%M}"
+
+
+class MarketplaceConsumer(Consumer):
+    scheduler_class = PeriodicOnceScheduler
+
+
+class MarketplaceHuey(Huey):
+    """Huey with the storage chosen by `HUEY_URL`. No result store: no caller reads task results,
+    and every stored result would stay in the queue storage forever."""
+
+    def create_consumer(self, **options):
+        return MarketplaceConsumer(self, **options)
 
 
 def _build_huey():
     config = load_config()
-    url = config["HUEY_URL"]
-    scheme = urlparse(url).scheme
-    if scheme == "sqlite":
-        return SqliteHuey("marketplace", filename=url[len("sqlite:///"):], immediate=config["HUEY_IMMEDIATE"])
-    if scheme in {"redis", "rediss"}:
-        return RedisHuey("marketplace", url=url, immediate=config["HUEY_IMMEDIATE"])
-    raise RuntimeError(f"MARKETPLACE_HUEY_URL: unsupported scheme {scheme!r} (use sqlite:/// or redis://)")
+    storage_class, storage_kwargs = storage_for(config)
+    return MarketplaceHuey("marketplace", results=False, storage_class=storage_class,
+                           immediate=config["HUEY_IMMEDIATE"], **storage_kwargs)
 
 
 huey = _build_huey()
@@ -32,15 +81,20 @@ _worker_app = None
 
 
 def configure(config: dict) -> None:
-    """Apply an app's settings to the queue: immediate mode (tests) and, for SQLite, the queue file."""
-    url = config["HUEY_URL"]
-    if isinstance(huey, SqliteHuey) and urlparse(url).scheme == "sqlite":
-        filename = url[len("sqlite:///"):]
-        if huey.storage_kwargs.get("filename") != filename:
-            huey.storage_kwargs["filename"] = filename
-            if not huey.immediate:
-                huey.storage = huey.create_storage()
-    huey.immediate = bool(config["HUEY_IMMEDIATE"])
+    """Apply an app's settings to the queue: immediate mode (tests) and the storage `HUEY_URL` names
+    (a process serves one queue; tests switch between several)."""
+    storage_class, storage_kwargs = storage_for(config)
+    if (storage_class, storage_kwargs) != (huey.storage_class, huey.storage_kwargs):
+        huey.storage_class, huey.storage_kwargs = storage_class, storage_kwargs
+        if not huey.immediate:
+            previous, huey.storage = huey.storage, huey.create_storage()
+            previous.close()
+    immediate = bool(config["HUEY_IMMEDIATE"])
+    if immediate != huey.immediate:
+        previous = huey.storage
+        huey.immediate = immediate
+        if not isinstance(previous, MemoryStorage):
+            previous.close()
 
 
 def _app():

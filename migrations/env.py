@@ -89,6 +89,15 @@ def run_migrations_online():
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 
+    # The job queue's tables (MARKETPLACE_HUEY_URL=postgresql://… on this database) are created by the
+    # queue itself, not by migrations: autogenerate must not propose to drop them.
+    queue_prefix = current_app.config.get("HUEY_TABLE_PREFIX", "huey_queue") + "_"
+
+    def include_name(name, type_, parent_names):
+        return not (type_ == "table" and name.startswith(queue_prefix))
+
+    conf_args.setdefault("include_name", include_name)
+
     connectable = get_engine()
 
     with connectable.connect() as connection:

@@ -1,16 +1,36 @@
-"""The real worker path, end to end: a Huey consumer process picks the matching job from the queue
-file, the need owner's e-mail goes out through the outbox to the real SMTP server, exactly once."""
+"""The real worker path, end to end, on each queue storage (SQLite file, Redis, PostgreSQL): a Huey
+consumer process with two worker threads picks the matching job from the queue, the need owner's
+e-mail goes out through the outbox to the real SMTP server, exactly once; a job scheduled at a lot's
+end runs then."""
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from marketplace.extensions import db
-from marketplace.jobs import configure
-from tests.conftest import listing_form, login
+from tests.conftest import listing_form, login, make_queue, using_queue
+
+
+@pytest.fixture(params=["sqlite", "redis", "postgresql"])
+def queue(request, app, tmp_path, queue_space):
+    with using_queue(app, make_queue(request.param, tmp_path, queue_space)) as queue:
+        yield queue
+
+
+def start_consumer(app, queue, smtp):
+    env = dict(os.environ, MARKETPLACE_INSTANCE_PATH=app.config["INSTANCE_PATH"],
+               MARKETPLACE_DATABASE_URL=app.config["DATABASE_URL"], **queue.env,
+               MARKETPLACE_MAIL_PORT=str(smtp.port), MARKETPLACE_SECRET_KEY=app.config["SECRET_KEY"],
+               MARKETPLACE_BASE_URL="http://localhost")
+    if app.config.get("SEARCH_BACKEND"):  # the worker writes the index the app reads
+        env["MARKETPLACE_SEARCH_BACKEND"] = app.config["SEARCH_BACKEND"]
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "huey_consumer"), "marketplace.worker.huey", "-w", "2", "-k", "thread"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
 def wait_for(predicate, timeout=40.0):
@@ -22,7 +42,7 @@ def wait_for(predicate, timeout=40.0):
     return False
 
 
-def test_consumer_matches_and_mails(app, tmp_path, smtp, make_territory, make_company, make_user, make_listing):
+def test_consumer_matches_and_mails(app, queue, smtp, make_territory, make_company, make_user, make_listing):
     from marketplace.listings.models import Listing
     from marketplace.territories.services import set_trusted
 
@@ -36,16 +56,7 @@ def test_consumer_matches_and_mails(app, tmp_path, smtp, make_territory, make_co
     db.session.commit()
     smtp.clear()
 
-    queue_url = f"sqlite:///{tmp_path / 'jobs.db'}"
-    original = dict(HUEY_URL=app.config["HUEY_URL"], HUEY_IMMEDIATE=True)
-    configure({"HUEY_URL": queue_url, "HUEY_IMMEDIATE": False})
-    env = dict(os.environ, MARKETPLACE_INSTANCE_PATH=app.config["INSTANCE_PATH"],
-               MARKETPLACE_DATABASE_URL=app.config["DATABASE_URL"], MARKETPLACE_HUEY_URL=queue_url,
-               MARKETPLACE_MAIL_PORT=str(smtp.port), MARKETPLACE_SECRET_KEY=app.config["SECRET_KEY"],
-               MARKETPLACE_BASE_URL="http://localhost")
-    consumer = subprocess.Popen(
-        [str(Path(sys.executable).parent / "huey_consumer"), "marketplace.worker.huey", "-w", "2", "-k", "thread"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    consumer = start_consumer(app, queue, smtp)
     try:
         client = app.test_client()
         login(client, brewer)
@@ -59,7 +70,6 @@ def test_consumer_matches_and_mails(app, tmp_path, smtp, make_territory, make_co
         consumer.terminate()
         consumer.wait(timeout=20)
         consumer.stdout.close()
-        configure(original)
 
 
 def consumer_output(consumer) -> str:
@@ -68,7 +78,7 @@ def consumer_output(consumer) -> str:
     return out.decode(errors="replace")[-3000:]
 
 
-def test_consumer_closes_a_sealed_lot_at_its_end(app, tmp_path, smtp, make_territory, make_company, make_user,
+def test_consumer_closes_a_sealed_lot_at_its_end(app, queue, smtp, make_territory, make_company, make_user,
                                                 make_listing):
     """Nobody is looking: the job scheduled at the lot's end closes it and tells the giver. (Sealed:
     in a timed round the bid below would extend the end by the soft close.)"""
@@ -88,13 +98,6 @@ def test_consumer_closes_a_sealed_lot_at_its_end(app, tmp_path, smtp, make_terri
     listing = make_listing(cannery, title="Palettes bois", quantity=Decimal("5"), unit="t")
     smtp.clear()
 
-    queue_url = f"sqlite:///{tmp_path / 'jobs.db'}"
-    original = dict(HUEY_URL=app.config["HUEY_URL"], HUEY_IMMEDIATE=True)
-    configure({"HUEY_URL": queue_url, "HUEY_IMMEDIATE": False})
-    env = dict(os.environ, MARKETPLACE_INSTANCE_PATH=app.config["INSTANCE_PATH"],
-               MARKETPLACE_DATABASE_URL=app.config["DATABASE_URL"], MARKETPLACE_HUEY_URL=queue_url,
-               MARKETPLACE_MAIL_PORT=str(smtp.port), MARKETPLACE_SECRET_KEY=app.config["SECRET_KEY"],
-               MARKETPLACE_BASE_URL="http://localhost")
     consumer = None
     try:
         now = utcnow()
@@ -105,13 +108,11 @@ def test_consumer_closes_a_sealed_lot_at_its_end(app, tmp_path, smtp, make_terri
         lot = services.put_up(alice, session, listing, {"quantity": Decimal("5"), "allow_partial": False})
         db.session.commit()
         services.open_session(practitioner, session.id)
-        db.session.commit()  # the closing job is now scheduled in the queue file, at the lot's end
+        db.session.commit()  # the closing job is now scheduled in the queue, at the lot's end
         services.place_bid(bob, lot.id, Decimal("-10.00"), Decimal("5"))
         db.session.commit()
         closes_at = db.session.get(Lot, lot.id).closes_at
-        consumer = subprocess.Popen(
-            [str(Path(sys.executable).parent / "huey_consumer"), "marketplace.worker.huey", "-w", "2", "-k", "thread"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        consumer = start_consumer(app, queue, smtp)
 
         def closed():
             db.session.expire_all()
@@ -130,4 +131,3 @@ def test_consumer_closes_a_sealed_lot_at_its_end(app, tmp_path, smtp, make_terri
             consumer.terminate()
             consumer.wait(timeout=20)
             consumer.stdout.close()
-        configure(original)
