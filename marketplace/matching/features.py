@@ -5,6 +5,7 @@ import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import chain
 
 from marketplace.reference import waste_codes
 from marketplace.search.analysis import analyze
@@ -17,7 +18,10 @@ UNIT_DIMENSION = {"t": ("mass", 1000.0), "kg": ("mass", 1.0), "m3": ("volume", 1
 PER_YEAR = {"once": 1.0, "daily": 250.0, "weekly": 52.0, "monthly": 12.0, "yearly": 1.0}
 
 
-@dataclass
+NOTHING: frozenset = frozenset()
+
+
+@dataclass(slots=True)
 class Features:
     id: int
     kind: str
@@ -43,6 +47,23 @@ class Features:
     title_concepts: set[int] = field(default_factory=set)  # named in the title: what the listing is about
     title_uses: set[int] = field(default_factory=set)
     declares_authorisation: bool = False  # says it is licensed to take waste (agréé, autorisé, ICPE…)
+    # Derived from the tokens once, when the features are made (features are not changed afterwards):
+    # each term's tf weight 1 + ln(count) in the order of first appearance, and the set of terms.
+    tf_weights: dict[str, float] = field(init=False, repr=False, compare=False)
+    term_set: set[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        counts: dict[str, int] = {}  # as term_counts (the same order), without Counter's cost
+        for term in self.tokens:
+            counts[term] = counts.get(term, 0) + 1
+        for term in self.title_tokens:
+            counts[term] = counts.get(term, 0) + 1
+        self.tf_weights = {term: 1 + math.log(count) for term, count in counts.items()}
+        self.term_set = set(iter(counts))  # built as set(term_counts) is: the same order when iterated
+        # Most of these are empty: one shared empty set for all (a worker keeps 100,000 features).
+        for name in ("concepts", "uses", "title_concepts", "title_uses", "handled_waste_codes", "treatment_operations"):
+            if not getattr(self, name):
+                setattr(self, name, NOTHING)
 
     @property
     def term_counts(self) -> Counter:
@@ -85,13 +106,33 @@ def describe(vocabulary: Vocabulary, kind: str, title_tokens: list[str], body_to
     title_concepts = vocabulary.find_concepts(title_tokens)
     concepts = title_concepts | vocabulary.find_concepts(title_tokens + body_tokens)
     offer = kind == "offer"
+    code_uses = _code_uses(vocabulary, waste_code) if offer else set()
     return {
         "concepts": concepts,
         "title_concepts": title_concepts,
-        "uses": vocabulary.uses_of(concepts, waste_code) if offer else set(),
-        "title_uses": vocabulary.uses_of(title_concepts, waste_code) if offer else set(),
+        "uses": vocabulary.uses_of(concepts) | code_uses if offer else set(),
+        "title_uses": vocabulary.uses_of(title_concepts) | code_uses if offer else set(),
         "declares_authorisation": bool(AUTHORISATION_WORDS & set(title_tokens + body_tokens)),
     }
+
+
+_code_uses_memo: tuple[Vocabulary | None, dict[str, frozenset]] = (None, {})
+
+
+def _code_uses(vocabulary: Vocabulary, waste_code: str | None) -> set[int]:
+    """The outlets of a waste code's families (`uses_of` tries every code prefix of the uses document),
+    remembered per code for the vocabulary in use."""
+    global _code_uses_memo
+    if not waste_code:
+        return set()
+    known, memo = _code_uses_memo
+    if known is not vocabulary:
+        memo = {}
+        _code_uses_memo = (vocabulary, memo)
+    uses = memo.get(waste_code)
+    if uses is None:
+        uses = memo[waste_code] = frozenset(vocabulary.uses_of(set(), waste_code))
+    return set(uses)
 
 
 def build(vocabulary: Vocabulary, *, id, kind, category, title, description, waste_code=None, is_hazardous=False,
@@ -113,8 +154,6 @@ def build(vocabulary: Vocabulary, *, id, kind, category, title, description, was
 
 def idf_table(documents: list[Features]) -> dict[str, float]:
     """Inverse document frequency of each term over the candidate pool (plus one smoothing document)."""
-    df: Counter = Counter()
-    for doc in documents:
-        df.update(set(doc.tokens))
+    df = Counter(chain.from_iterable(doc.term_set for doc in documents))  # each document counts a term once
     n = len(documents) + 1
     return {term: math.log((n + 1) / (count + 0.5)) for term, count in df.items()}

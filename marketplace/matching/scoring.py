@@ -8,6 +8,7 @@ counts leaves a reason, so a person can see why two listings were put in touch."
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from marketplace.matching.features import Features
@@ -35,21 +36,32 @@ class Scored:
     reasons: list[Reason]
 
 
+def vector_norm(features: Features, idf: dict[str, float]) -> float:
+    """Length of a listing's tf-idf vector."""
+    return math.sqrt(sum((tf * idf.get(term, 1.0)) ** 2 for term, tf in features.tf_weights.items()))
+
+
+def cosine(offer: Features, need: Features, shared: set[str], idf: dict[str, float],
+           norm: Callable[[Features], float] | None = None) -> float:
+    """Cosine of the tf-idf vectors of the two texts, given their shared terms; `norm` gives a
+    vector's length (a ranking computes its subject's once)."""
+    a, b = offer.tf_weights, need.tf_weights
+    dot = sum((a[t] * idf.get(t, 1.0)) * (b[t] * idf.get(t, 1.0)) for t in shared)
+    norm_a, norm_b = (norm(offer), norm(need)) if norm else (vector_norm(offer, idf), vector_norm(need, idf))
+    return dot / (norm_a * norm_b) if norm_a and norm_b else 0.0
+
+
+def weightiest(shared: set[str], idf: dict[str, float]) -> list[str]:
+    """The shared words that weigh most (the rarest), for the reason shown."""
+    return sorted(shared, key=lambda t: -idf.get(t, 1.0))[:4]
+
+
 def text_similarity(offer: Features, need: Features, idf: dict[str, float]) -> tuple[float, list[str]]:
     """Cosine of the tf-idf vectors of the two texts, with the shared words that weigh most."""
-    a, b = offer.term_counts, need.term_counts
-    shared = set(a) & set(b)
+    shared = offer.term_set & need.term_set
     if not shared:
         return 0.0, []
-
-    def weight(counts, term):
-        return (1 + math.log(counts[term])) * idf.get(term, 1.0)
-
-    dot = sum(weight(a, t) * weight(b, t) for t in shared)
-    norm_a = math.sqrt(sum(weight(a, t) ** 2 for t in a))
-    norm_b = math.sqrt(sum(weight(b, t) ** 2 for t in b))
-    top = sorted(shared, key=lambda t: -idf.get(t, 1.0))[:4]
-    return (dot / (norm_a * norm_b) if norm_a and norm_b else 0.0), top
+    return cosine(offer, need, shared, idf), weightiest(shared, idf)
 
 
 def waste_code_closeness(a: str | None, b: str | None) -> float:
@@ -97,72 +109,93 @@ def may_take_hazardous(need: Features, offer: Features) -> bool:
     )
 
 
-def score(offer: Features, need: Features, vocabulary: Vocabulary, idf: dict[str, float]) -> Scored | None:
-    """The match of an offer and a need, or None when they are not a match."""
+def score(offer: Features, need: Features, vocabulary: Vocabulary, idf: dict[str, float],
+          norm: Callable[[Features], float] | None = None, explain: bool = True) -> Scored | None:
+    """The match of an offer and a need, or None when they are not a match. Without `explain`, the
+    same score without its reasons."""
     if offer.company_id is not None and offer.company_id == need.company_id:
         return None
+    shared = offer.concepts & need.concepts
+    outlets = (offer.uses & need.concepts) - shared
+    shared_terms = offer.term_set & need.term_set
+    waste = waste_code_closeness(offer.waste_code, need.waste_code)
+    if not (shared or outlets or shared_terms or waste):
+        return None  # no evidence at all that they are about the same resource
     if not may_take_hazardous(need, offer) or not dates_compatible(offer, need):
         return None
 
-    reasons: list[Reason] = []
     # What each listing is about is in its title; a concept seen only in both descriptions counts less.
-    shared = offer.concepts & need.concepts
     shared_weights = sorted(
         ((0.9 if c in offer.title_concepts or c in need.title_concepts else 0.45), c) for c in shared)[::-1]
-    outlets = (offer.uses & need.concepts) - shared
     outlet_weights = sorted(
         ((0.8 if c in offer.title_uses else 0.35) * (1.0 if c in need.title_concepts else 0.8), c)
         for c in outlets)[::-1]
     concept_evidence = sum(w for w, _ in shared_weights[:2])
     use_evidence = sum(w for w, _ in outlet_weights[:2])
-    for w, c in shared_weights[:3]:
-        reasons.append(Reason("concept", vocabulary.label(c), w))
-    for w, c in outlet_weights[:3]:
-        reasons.append(Reason("use", vocabulary.label(c), w))
-
-    similarity, words = text_similarity(offer, need, idf)
+    similarity = cosine(offer, need, shared_terms, idf, norm) if shared_terms else 0.0
     text_evidence = 1.6 * similarity
-    if words and similarity >= 0.05:
-        reasons.append(Reason("words", ", ".join(words), text_evidence))
-
-    waste = waste_code_closeness(offer.waste_code, need.waste_code)
-    if waste:
-        reasons.append(Reason("waste_code", offer.waste_code[: 8 if waste == 1.0 else 5 if waste == 0.6 else 2], waste))
-
     evidence = concept_evidence + use_evidence + text_evidence + 0.7 * waste
     if evidence < MIN_EVIDENCE:
         return None
 
-    closeness = 1.0
+    km = None
     if None not in (offer.latitude, offer.longitude, need.latitude, need.longitude):
         km = distance_km(offer.latitude, offer.longitude, need.latitude, need.longitude)
         if km > MAX_DISTANCE_KM:
             return None
-        closeness = math.exp(-km / DISTANCE_SCALE_KM)
-        reasons.append(Reason("distance", f"{km:.0f}", closeness))
-
-    total = min(evidence, 3.0) * (0.55 + 0.45 * closeness)
-    if offer.category == need.category:
-        total += 0.35
-        reasons.append(Reason("category", offer.category, 0.35))
+    closeness = 1.0 if km is None else math.exp(-km / DISTANCE_SCALE_KM)
+    same_category = offer.category == need.category
     fit = quantity_fit(offer, need)
+    total = min(evidence, 3.0) * (0.55 + 0.45 * closeness)
+    if same_category:
+        total += 0.35
     if fit is not None:
         total += 0.35 * fit
-        if fit >= 0.5:
-            reasons.append(Reason("quantity", f"{fit:.2f}", 0.35 * fit))
+    if not explain:
+        return Scored(round(total, 4), [])
+
+    reasons = [Reason("concept", vocabulary.label(c), w) for w, c in shared_weights[:3]]
+    reasons += [Reason("use", vocabulary.label(c), w) for w, c in outlet_weights[:3]]
+    if shared_terms and similarity >= 0.05:
+        reasons.append(Reason("words", ", ".join(weightiest(shared_terms, idf)), text_evidence))
+    if waste:
+        reasons.append(Reason("waste_code", offer.waste_code[: 8 if waste == 1.0 else 5 if waste == 0.6 else 2], waste))
+    if km is not None:
+        reasons.append(Reason("distance", f"{km:.0f}", closeness))
+    if same_category:
+        reasons.append(Reason("category", offer.category, 0.35))
+    if fit is not None and fit >= 0.5:
+        reasons.append(Reason("quantity", f"{fit:.2f}", 0.35 * fit))
     return Scored(round(total, 4), reasons)
 
 
 def rank(subject: Features, candidates: list[Features], vocabulary: Vocabulary, idf: dict[str, float],
          limit: int | None = None) -> list[tuple[Features, Scored]]:
     """Candidates of the opposite kind that match `subject`, best first (ties: nearest id first)."""
+    subject_norm = vector_norm(subject, idf)
+
+    def norm(features: Features) -> float:
+        return subject_norm if features is subject else vector_norm(features, idf)
+
+    is_offer = subject.kind == "offer"
+
+    def pair(other: Features) -> tuple[Features, Features]:
+        return (subject, other) if is_offer else (other, subject)
+
+    concepts, uses, terms = subject.concepts, subject.uses, subject.term_set
+    company, chapter = subject.company_id, (subject.waste_code or "")[:2]
     out = []
     for other in candidates:
-        if other.kind == subject.kind:
+        if other.kind == subject.kind or (company is not None and other.company_id == company):
             continue
-        offer, need = (subject, other) if subject.kind == "offer" else (other, subject)
-        scored = score(offer, need, vocabulary, idf)
+        # Most candidates have no evidence at all: skipped here as `score` would reject them.
+        if (terms.isdisjoint(other.term_set) and concepts.isdisjoint(other.concepts)
+                and (uses if is_offer else other.uses).isdisjoint(other.concepts if is_offer else concepts)
+                and not (chapter and other.waste_code and other.waste_code[:2] == chapter)):
+            continue
+        scored = score(*pair(other), vocabulary, idf, norm, explain=False)
         if scored is not None:
             out.append((other, scored))
-    out.sort(key=lambda pair: (-pair[1].score, pair[0].id))
-    return out[:limit] if limit else out
+    out.sort(key=lambda found: (-found[1].score, found[0].id))
+    # The reasons of those kept only (the score is the same with or without them).
+    return [(other, score(*pair(other), vocabulary, idf, norm)) for other, _ in (out[:limit] if limit else out)]

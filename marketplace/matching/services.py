@@ -1,8 +1,9 @@
 """Matching against the database: candidate selection (published, opposite kind, within reach),
-features from stored profiles, scoring, and storage of the matches."""
+features from stored profiles, scoring, and storage of the matches. Candidates are read from the
+process's store of published listings (`store.py`), brought up to date before each use."""
 from __future__ import annotations
 
-import math
+import sys
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -13,6 +14,7 @@ from marketplace.listings.models import Listing
 from marketplace.matching import features as feat
 from marketplace.matching.models import Match, MatchProfile
 from marketplace.matching.scoring import MAX_DISTANCE_KM, Scored, rank
+from marketplace.matching.store import bounding_box, candidate_rows, keep_out_of_gc, store_for
 from marketplace.search.analysis import analyze
 from marketplace.vocabulary import services as vocabulary_service
 
@@ -51,8 +53,8 @@ def features_of(listing: Listing, vocabulary, stored: MatchProfile | None = None
 
 
 def _features(vocabulary, row) -> feat.Features:
-    title_tokens = row["title_terms"].split()
-    body_tokens = row["body_terms"].split()
+    title_tokens = list(map(sys.intern, row["title_terms"].split()))  # one string per term in the process
+    body_tokens = list(map(sys.intern, row["body_terms"].split()))
     return feat.Features(
         id=row["id"], kind=row["kind"], category=row["category"], company_id=row["company_id"],
         title_tokens=title_tokens, tokens=title_tokens + body_tokens,
@@ -64,22 +66,6 @@ def _features(vocabulary, row) -> feat.Features:
         handled_waste_codes=frozenset(c.strip() for c in (row["handled_waste_codes"] or "").split(",") if c.strip()),
         treatment_operations=frozenset((row["treatment_operations"] or "").split()), ref=row["ref"],
     )
-
-
-# Features of candidates, kept per process: a listing is re-described only when it or the vocabulary changes.
-_feature_cache: dict[int, tuple[object, object, feat.Features]] = {}
-FEATURE_CACHE_SIZE = 300_000
-
-
-def _cached_features(vocabulary, row) -> feat.Features:
-    hit = _feature_cache.get(row["id"])
-    if hit is not None and hit[0] == row["updated_at"] and hit[1] is vocabulary:
-        return hit[2]
-    features = _features(vocabulary, row)
-    if len(_feature_cache) >= FEATURE_CACHE_SIZE:
-        _feature_cache.clear()
-    _feature_cache[row["id"]] = (row["updated_at"], vocabulary, features)
-    return features
 
 
 def reach(subject: feat.Features, vocabulary) -> tuple[set[str], set[str]]:
@@ -99,27 +85,17 @@ def reach(subject: feat.Features, vocabulary) -> tuple[set[str], set[str]]:
 
 
 def _candidate_rows(listing: Listing):
-    """Published listings of the other kind, of other companies, within reach of the listing's site."""
-    from marketplace.accounts.models import Company, Site
+    """Published listings of the other kind, of other companies, within reach of the listing's site,
+    read from the database (matching reads the same rows from the store)."""
+    from marketplace.accounts.models import Site
 
     other_kind = "need" if listing.kind == "offer" else "offer"
-    query = (
-        sa.select(
-            Listing.id, Listing.kind, Listing.category, Listing.company_id, Listing.waste_code, Listing.is_hazardous,
-            Listing.quantity, Listing.unit, Listing.frequency, Listing.available_from, Listing.available_until,
-            Listing.ref, Listing.updated_at, Site.latitude, Site.longitude, Company.handled_waste_codes,
-            Company.treatment_operations, MatchProfile.title_terms, MatchProfile.body_terms,
-            MatchProfile.source_updated_at,
-        )
-        .join(Site, Site.id == Listing.site_id).join(Company, Company.id == Listing.company_id)
-        .outerjoin(MatchProfile, MatchProfile.listing_id == Listing.id)
-        .where(Listing.status == "published", Listing.kind == other_kind, Listing.company_id != listing.company_id)
-    )
+    query = candidate_rows().where(
+        Listing.status == "published", Listing.kind == other_kind, Listing.company_id != listing.company_id)
     lat, lon = listing.site.latitude, listing.site.longitude
     if lat is not None and lon is not None:
-        dlat = MAX_DISTANCE_KM / 110.57
-        dlon = MAX_DISTANCE_KM / (111.32 * max(math.cos(math.radians(lat)), 0.1))
-        query = query.where(Site.latitude.between(lat - dlat, lat + dlat), Site.longitude.between(lon - dlon, lon + dlon))
+        south, north, west, east = bounding_box(lat, lon, MAX_DISTANCE_KM)
+        query = query.where(Site.latitude.between(south, north), Site.longitude.between(west, east))
     return db.session.execute(query).mappings()
 
 
@@ -129,23 +105,35 @@ def candidates(listing: Listing) -> list[Listing]:
     return db.session.scalars(sa.select(Listing).where(Listing.id.in_(ids))).all() if ids else []
 
 
-def find_matches(listing: Listing, limit: int | None = None) -> list[tuple[Listing, Scored]]:
-    """Rank the candidates for a listing (nothing stored but missing profiles)."""
+def _ranked(listing: Listing, limit: int | None) -> list[tuple[feat.Features, Scored]]:
+    """Score the candidates within reach that carry a term or waste-code prefix of `reach`."""
     vocabulary = vocabulary_service.current()
     subject = features_of(listing, vocabulary)
     terms, prefixes = reach(subject, vocabulary)
-    pool = []
-    for row in _candidate_rows(listing):
-        if row["title_terms"] is None or row["source_updated_at"] != row["updated_at"]:
-            stored = profile(db.session.get(Listing, row["id"]))
-            row = {**row, "title_terms": stored.title_terms, "body_terms": stored.body_terms}
-        code = (row["waste_code"] or "").replace(" ", "")
-        if not (terms.intersection(row["title_terms"].split()) or terms.intersection(row["body_terms"].split())
-                or (code and any(code.startswith(p) for p in prefixes))):
-            continue
-        pool.append(_cached_features(vocabulary, row))
+    prefixes = tuple(prefixes)
+    store = store_for(db.engine)
+    other_kind = "need" if listing.kind == "offer" else "offer"
+    site = listing.site
+    pool, described = [], 0
+    for entry in store.within_reach(db.session, other_kind, listing.company_id, site.latitude, site.longitude,
+                                    MAX_DISTANCE_KM, terms, prefixes):
+        if entry.terms is None:  # analysis missing or older than the listing: computed and stored now
+            stored = profile(db.session.get(Listing, entry.id))
+            entry = store.with_row(entry, title_terms=stored.title_terms, body_terms=stored.body_terms,
+                                   source_updated_at=stored.source_updated_at)
+            if terms.isdisjoint(entry.terms) and not (entry.code and entry.code.startswith(prefixes)):
+                continue
+        described += entry.described is None or entry.described[0] is not vocabulary
+        pool.append(entry.features(vocabulary, _features))
+    if described >= 2000:  # a process without warm-up (or a new vocabulary): keep these out of the GC's walks
+        keep_out_of_gc()
     idf = feat.idf_table(pool + [subject])
-    ranked = rank(subject, pool, vocabulary, idf, limit)
+    return rank(subject, pool, vocabulary, idf, limit)
+
+
+def find_matches(listing: Listing, limit: int | None = None) -> list[tuple[Listing, Scored]]:
+    """Rank the candidates for a listing (nothing stored but missing profiles)."""
+    ranked = _ranked(listing, limit)
     listings = {item.id: item for item in db.session.scalars(
         sa.select(Listing).where(Listing.id.in_([f.id for f, _ in ranked])))} if ranked else {}
     return [(listings[f.id], scored) for f, scored in ranked]
@@ -155,7 +143,7 @@ def refresh_matches(listing: Listing) -> list[Match]:
     """Recompute and store the matches of a published listing; returns the matches that are new."""
     if listing.status != "published":
         return []
-    found = find_matches(listing, limit=STORED_PER_LISTING)
+    found = _ranked(listing, STORED_PER_LISTING)
     column = Match.offer_id if listing.kind == "offer" else Match.need_id
     existing = {(m.offer_id, m.need_id): m for m in db.session.scalars(sa.select(Match).where(column == listing.id))}
     new = []
@@ -163,15 +151,29 @@ def refresh_matches(listing: Listing) -> list[Match]:
         offer_id, need_id = (listing.id, other.id) if listing.kind == "offer" else (other.id, listing.id)
         match = existing.get((offer_id, need_id))
         if match is None:
-            match = db.session.scalar(sa.select(Match).where(Match.offer_id == offer_id, Match.need_id == need_id))
-        if match is None:
             match = Match(offer_id=offer_id, need_id=need_id)
             db.session.add(match)
             new.append(match)
         match.score = scored.score
         match.reasons = [r.as_dict() for r in scored.reasons]
-    db.session.flush()
+    db.session.flush()  # the new matches in one INSERT
     return new
+
+
+def warm_up() -> int:
+    """Read every published listing into this process's store and describe it (a worker does it as
+    it starts, so that its first matching jobs need not); returns how many were described."""
+    vocabulary = vocabulary_service.current()
+    store = store_for(db.engine)
+    with store.lock:
+        store.check(db.session)
+    entries = [e for e in store.entries() if e.terms is not None]
+    for count, entry in enumerate(entries, start=1):
+        entry.features(vocabulary, _features)
+        if count % 10_000 == 0:
+            keep_out_of_gc()
+    keep_out_of_gc()
+    return len(entries)
 
 
 def matches_for(listing: Listing, limit: int = 20) -> list[Match]:
