@@ -25,6 +25,7 @@ class Listing(Timestamped, db.Model):
     __tablename__ = "listing"
     __table_args__ = (
         sa.Index("ix_listing_browse", "status", "kind", "category", "published_at"),
+        sa.Index("ix_listing_published_order", "published_at", "id"),  # the listing index page's order
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -13,19 +13,22 @@ from flask import (
     send_from_directory,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from marketplace import labels, reference
 from marketplace.accounts.models import Territory
 from marketplace.extensions import db
 from marketplace.listings import changes as listing_changes_module
+from marketplace.listings import pagecache
 from marketplace.listings import services
 from marketplace.listings.forms import BrowseForm, ListingForm, RejectForm, StatusForm
 from marketplace.listings.models import Listing, ListingEvent, ListingPhoto
 from marketplace.listings.photos import PhotoError, photo_dir, reencode
-from marketplace.listings.queries import BrowseFilters, browse_query
+from marketplace.listings.queries import BrowseFilters, browse_query, paginate
 
 bp = Blueprint("listings", __name__)
 
@@ -61,11 +64,20 @@ def browse():
         postcode=form.postcode.data.strip() if valid and form.postcode.data else None,
         radius_km=form.radius_km.data if valid else None,
     )
-    query, place = browse_query(filters)
-    page = db.paginate(query, page=(form.page.data or 1) if valid else 1,
-                       per_page=current_app.config["LISTINGS_PER_PAGE"], error_out=False)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_template("listings/browse.html", form=form, page=page, place=place, args=args)
+    # Anonymous visitors share the results of a URL for a few seconds (pagecache.py).
+    cache = None if current_user.is_authenticated else pagecache.for_app(current_app)
+    key = (str(get_locale()), request.query_string)
+    results = cache.get(key) if cache else None
+    if results is None:
+        query, place = browse_query(filters)
+        page = paginate(query, page=(form.page.data or 1) if valid else 1,
+                        per_page=current_app.config["LISTINGS_PER_PAGE"], session=db.session())
+        results = Markup(render_template("listings/_browse_results.html", form=form, page=page, place=place,
+                                         args=args))
+        if cache:
+            cache.put(key, results)
+    return render_template("listings/browse.html", form=form, results=results, args=args)
 
 
 @bp.route("/mes-annonces")
