@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test install translations db-upgrade demo clean vendor
+.PHONY: run test install translations db-upgrade demo clean vendor bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,14 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Every benchmark in one run, one table: `make bench` (10k listings, about 8 minutes), SIZE=100k or 1m.
+# Data cached in bench/out/$(SIZE)/, results in bench/out/$(SIZE)/results.{md,json}. Needs wrk (Debian).
+SIZE ?= 10k
+bench: install
+	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null) \
+		|| { echo "could not install wrk (apt-get install -y wrk)"; exit 1; }
+	$(BIN)/python bench/run_all.py --size $(SIZE) $(BENCH_ARGS)
 
 # Refresh the front-end libraries copied from npm into static/vendor (needs npm; not needed to run).
 vendor:

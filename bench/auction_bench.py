@@ -259,7 +259,7 @@ def run_backend(label: str, database_url: str, instance: Path, smtp_port: int, a
     return result
 
 
-def main() -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=20.0, help="measured seconds per database")
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of load before measuring")
@@ -269,7 +269,13 @@ def main() -> int:
                                                            "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
                         help="a PostgreSQL server where a scratch database may be created and dropped")
     parser.add_argument("--no-pg", action="store_true", help="SQLite only")
-    args = parser.parse_args()
+    return parser
+
+
+def run(argv: list[str] | None = None) -> list[dict]:
+    """Run the benchmark with these command-line options; one result per database: {"label", "latencies"
+    (accepted bids, s), "statuses" (outcome: count), "duration", "cpu", "client_cpu", "stored"}."""
+    args = build_parser().parse_args(argv)
 
     from aiosmtpd.controller import Controller
 
@@ -299,7 +305,10 @@ def main() -> int:
                     results.append(run_backend("PostgreSQL", url, instance, smtp_port, args))
     finally:
         smtp.stop()
+    return results
 
+
+def report(results: list[dict]) -> None:
     print()
     print(f"{'':14}{'bids/s':>9}{'accepted':>10}{'stored':>8}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}{'CPU':>6}{'client':>8}"
           f"  errors")
@@ -313,6 +322,11 @@ def main() -> int:
     print("stored: every bid row of the lot, warm-up included (never fewer than accepted). "
           "CPU: whole machine (server, database and clients)\nduring the measured window; client: "
           "the share of it spent by this process's bidding threads.")
+
+
+def main(argv: list[str] | None = None) -> int:
+    results = run(argv)
+    report(results)
     return 0 if all(set(r["statuses"]) <= {"201"} for r in results) else 1
 
 

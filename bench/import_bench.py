@@ -1,7 +1,10 @@
 """Bulk import benchmark: a 10,000-row spreadsheet through `flask listings import`, first run (creates)
-and second run (updates, idempotent), in a fresh instance. Prints rows per second.
+and second run (updates, idempotent), in a fresh instance or in a copy of a generated one
+(--instance: the import then meets the existing listings and companies). Prints rows per second, and
+beside it the yardstick: reading and checking the same sheet (what the import page's preview does:
+parse, validate, look up companies and refs) without writing anything.
 
-    .venv/bin/python bench/import_bench.py [--rows 10000]
+    .venv/bin/python bench/import_bench.py [--rows 10000] [--instance bench/out/100k]
 """
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import argparse
 import csv
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -56,21 +60,63 @@ def flask(instance: Path, *args: str) -> tuple[float, str]:
                             capture_output=True, text=True)
     elapsed = time.perf_counter() - start
     if result.returncode != 0:
-        sys.exit(result.stdout + result.stderr)
+        raise RuntimeError(result.stdout + result.stderr)
     return elapsed, result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+
+
+def check_only(instance: Path, sheet: Path) -> float:
+    """Seconds to read and check the sheet as the import does before writing (no write)."""
+    os.environ["MARKETPLACE_INSTANCE_PATH"] = str(instance)
+    os.environ.pop("MARKETPLACE_DATABASE_URL", None)
+    sys.path.insert(0, str(ROOT))
+    from marketplace import create_app
+    from marketplace.extensions import db
+    from marketplace.imports import rows as import_rows
+    from marketplace.imports import services as import_services
+
+    app = create_app()
+    with app.app_context():
+        start = time.perf_counter()
+        parsed = import_rows.parse(sheet.read_bytes(), sheet.name)
+        import_services.plan(parsed)
+        elapsed = time.perf_counter() - start
+        db.session.rollback()
+    return elapsed
+
+
+def run(rows: int = 10_000, base_instance: Path | None = None) -> dict:
+    """{"rows", "first_s", "second_s", "check_s", "summaries"}: the two imports and the check-only yardstick."""
+    from benchlib import copy_sqlite
+
+    with tempfile.TemporaryDirectory(prefix="import-bench-") as tmp:
+        instance, sheet = Path(tmp) / "instance", Path(tmp) / "rows.csv"
+        instance.mkdir()
+        write_rows(sheet, rows, random.Random(7))
+        if base_instance:  # the database and the search index, which the command brings up to date
+            copy_sqlite(Path(base_instance) / "marketplace.db", instance / "marketplace.db")
+            if (Path(base_instance) / "search-index").is_dir():
+                shutil.copytree(Path(base_instance) / "search-index", instance / "search-index")
+        flask(instance, "db", "upgrade")
+        result = {"rows": rows, "base": str(base_instance) if base_instance else None, "summaries": []}
+        result["check_s"] = check_only(instance, sheet)
+        print(f"{'check only (yardstick)':26} {rows} rows in {result['check_s']:6.1f} s = "
+              f"{rows / result['check_s']:7.0f} rows/s", flush=True)
+        for key, label in (("first_s", "first import (creates)"), ("second_s", "second import (updates)")):
+            elapsed, summary = flask(instance, "listings", "import", str(sheet), "--publish", "--no-notify")
+            result[key] = elapsed
+            result["summaries"].append(summary)
+            print(f"{label:26} {rows} rows in {elapsed:6.1f} s = {rows / elapsed:7.0f} rows/s   [{summary}]",
+                  flush=True)
+    return result
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=10_000)
+    parser.add_argument("--instance", type=Path, default=None,
+                        help="import into a copy of this generated instance (default: a fresh one)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="import-bench-") as tmp:
-        instance, sheet = Path(tmp) / "instance", Path(tmp) / "rows.csv"
-        write_rows(sheet, args.rows, random.Random(7))
-        flask(instance, "db", "upgrade")
-        for label in ("first import (creates)", "second import (updates)"):
-            elapsed, summary = flask(instance, "listings", "import", str(sheet), "--publish", "--no-notify")
-            print(f"{label:26} {args.rows} rows in {elapsed:6.1f} s = {args.rows / elapsed:7.0f} rows/s   [{summary}]")
+    run(args.rows, args.instance)
     return 0
 
 

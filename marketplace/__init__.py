@@ -42,6 +42,14 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder="../static",
     )
     app.config.update(settings)
+    from marketplace.search.backends import check_config as check_search_config
+
+    check_search_config(app.config)
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str((app.root_path + "/../migrations")))
@@ -80,6 +88,7 @@ def _register_models():
     import marketplace.search.models  # noqa: F401
     import marketplace.synergies.models  # noqa: F401
     import marketplace.vocabulary.models  # noqa: F401
+    import marketplace.workshops.models  # noqa: F401
 
 
 def _sqlite_pragmas(app: Flask):
@@ -111,14 +120,17 @@ def _register_blueprints(app: Flask):
     from marketplace.conversations.views import bp as conversations_bp
     from marketplace.listings.views import bp as listings_bp
     from marketplace.practitioner.views import bp as practitioner_bp
+    from marketplace.reports.views import bp as reports_bp
     from marketplace.search.views import bp as search_bp
     from marketplace.synergies.views import bp as synergies_bp
     from marketplace.main.views import bp as main_bp
     from marketplace.notifications.views import bp as notifications_bp
     from marketplace.territories.views import bp as territories_bp
     from marketplace.vocabulary.views import bp as vocabulary_bp
+    from marketplace.workshops.views import bp as workshops_bp
 
-    for bp in (api_bp, main_bp, accounts_bp, companies_bp, territories_bp, listings_bp, conversations_bp, vocabulary_bp, imports_bp, notifications_bp, search_bp, auctions_bp, synergies_bp, practitioner_bp):
+    for bp in (api_bp, main_bp, accounts_bp, companies_bp, territories_bp, listings_bp, conversations_bp, vocabulary_bp, imports_bp, notifications_bp, search_bp, auctions_bp, synergies_bp, practitioner_bp,
+               reports_bp, workshops_bp):
         app.register_blueprint(bp)
 
     from marketplace.accounts.models import User

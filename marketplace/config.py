@@ -45,14 +45,20 @@ class Defaults:
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = False
+    SESSION_COOKIE_SECURE = False  # set to true behind HTTPS
+    # Reverse proxies in front of the app (nginx: 1): their X-Forwarded-For/-Proto/-Host are trusted, so
+    # that client addresses (rate limits), https links and secure cookies are right. 0: none trusted.
+    PROXY_COUNT = 0
     REMEMBER_COOKIE_HTTPONLY = True
 
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True
 
     HUEY_IMMEDIATE = False
-    HUEY_URL = None  # default: SQLite file in the instance folder
+    # Default: SQLite file in the instance folder. Several consumers: redis://host:6379/0 or
+    # postgresql://user@host/db (tables HUEY_TABLE_PREFIX_task, …, created on first use). docs/queue.md
+    HUEY_URL = None
+    HUEY_TABLE_PREFIX = "huey_queue"
 
     EMAIL_TOKEN_MAX_AGE = 3 * 24 * 3600  # confirmation and invitation links
     RESET_TOKEN_MAX_AGE = 2 * 3600
@@ -60,6 +66,9 @@ class Defaults:
     NOTIFY_DAILY_CAP = 20  # instant notification e-mails per person per rolling 24 h; beyond, the daily digest
 
     LISTINGS_PER_PAGE = 20
+    # Seconds a web worker keeps the listing index's results as anonymous visitors see them (0: off).
+    LISTINGS_PAGE_CACHE_SECONDS = 10
+    SEARCH_BACKEND = "whoosh"  # or "postgresql" (full-text search in the PostgreSQL database): docs/search.md
     # Optional tile server for maps, e.g. "https://tile.openstreetmap.org/{z}/{x}/{y}.png".
     # Empty by default: nothing is loaded from outside; maps show communes as points.
     MAP_TILE_URL = ""

@@ -19,9 +19,14 @@ from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 
 TEST_DATABASE_URL = os.environ.get("MARKETPLACE_TEST_DATABASE_URL")
+# The search backend of the tests: PostgreSQL full-text search when the suite runs on PostgreSQL.
+TEST_SEARCH_BACKEND = os.environ.get("MARKETPLACE_TEST_SEARCH_BACKEND") or (
+    "postgresql" if (TEST_DATABASE_URL or "").startswith("postgres") else "whoosh")
 # Keep the developer's instance folder and environment out of the tests.
 os.environ["MARKETPLACE_INSTANCE_PATH"] = os.environ.get("PYTEST_INSTANCE_PATH", "/tmp/marketplace-test-instance")
 os.environ.pop("MARKETPLACE_DATABASE_URL", None)
+os.environ.pop("MARKETPLACE_HUEY_URL", None)
+os.environ.pop("MARKETPLACE_HUEY_TABLE_PREFIX", None)
 
 
 def free_port() -> int:
@@ -100,6 +105,8 @@ def _base_config(tmp_path, database_url: str, smtp_port: int) -> dict:
         "MAIL_TIMEOUT": 5,
         "RATELIMIT_ENABLED": False,
         "BASE_URL": "http://localhost",
+        "SEARCH_BACKEND": TEST_SEARCH_BACKEND,
+        "LISTINGS_PAGE_CACHE_SECONDS": 0,  # tests/listings/test_page_cache.py turns it on
     }
 
 
@@ -200,6 +207,143 @@ def app(migrated_database, database_url, tmp_path, smtp_server):
             with db.engine.begin() as conn:
                 conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         db.engine.dispose()
+
+
+# --- job queue ----------------------------------------------------------------------------------
+
+# Tests that need a real queue (a consumer process, or jobs left waiting) use `real_queue`: PostgreSQL
+# when the suite runs on PostgreSQL (tables under this run's own prefix in the database given, dropped
+# at the end), the queue of MARKETPLACE_TEST_HUEY_URL when set, else a SQLite file. The queue tests
+# run every kind whatever the suite's database, on the local PostgreSQL and Redis: an empty Redis
+# database among 8–15 claimed by this run and emptied at its end (MARKETPLACE_TEST_REDIS_URL to
+# impose one), so that runs side by side never share a queue.
+QUEUE_POSTGRES_URL = TEST_DATABASE_URL if (TEST_DATABASE_URL or "").startswith("postgres") else os.environ.get(
+    "MARKETPLACE_TEST_QUEUE_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+TEST_HUEY_URL = os.environ.get("MARKETPLACE_TEST_HUEY_URL") or (
+    QUEUE_POSTGRES_URL if (TEST_DATABASE_URL or "").startswith("postgres") else None)
+_REDIS_CLAIM = "marketplace-tests:claimed-by"
+
+
+class RealQueue:
+    """A real queue's settings: `settings` for `marketplace.jobs.configure`, `env` for a consumer."""
+
+    def __init__(self, url: str, table_prefix: str):
+        self.url, self.table_prefix = url, table_prefix
+        scheme = url.split(":", 1)[0]
+        self.kind = "postgresql" if scheme.startswith("postgres") else scheme  # sqlite, redis, postgresql
+
+    @property
+    def settings(self) -> dict:
+        return {"HUEY_URL": self.url, "HUEY_TABLE_PREFIX": self.table_prefix, "HUEY_IMMEDIATE": False}
+
+    @property
+    def env(self) -> dict:
+        return {"MARKETPLACE_HUEY_URL": self.url, "MARKETPLACE_HUEY_TABLE_PREFIX": self.table_prefix}
+
+
+class QueueSpace:
+    """This run's corner of the shared servers: a table prefix for PostgreSQL queues, a Redis database
+    claimed on first use. `close` drops the tables and gives the database back."""
+
+    def __init__(self):
+        self.table_prefix = f"test_jobs_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        self.postgres_urls: set[str] = set()
+        self._redis_url = os.environ.get("MARKETPLACE_TEST_REDIS_URL")
+        self._claimed = None
+
+    @property
+    def redis_url(self) -> str:
+        if self._redis_url is None:
+            import redis
+
+            for number in range(15, 7, -1):  # an empty one, or one left by a run that was killed
+                client = redis.Redis.from_url(f"redis://127.0.0.1:6379/{number}")
+                owner = client.get(_REDIS_CLAIM)
+                if owner is not None and not _process_alive(int(owner)):
+                    client.eval("if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end",
+                                1, _REDIS_CLAIM, owner)
+                elif owner is None and client.dbsize():
+                    client.close()
+                    continue  # somebody's data: not ours to empty
+                if client.set(_REDIS_CLAIM, os.getpid(), nx=True, ex=12 * 3600):
+                    client.eval("for _, k in ipairs(redis.call('keys', '*')) do "
+                                "if k ~= KEYS[1] then redis.call('del', k) end end", 1, _REDIS_CLAIM)
+                    self._redis_url, self._claimed = f"redis://127.0.0.1:6379/{number}", client
+                    break
+                client.close()
+            else:
+                raise RuntimeError("no Redis database from 8 to 15 is free (empty, or left by a finished run)")
+        return self._redis_url
+
+    def url(self, kind: str | None, tmp_path) -> str:
+        """`kind`: "sqlite", "redis", "postgresql", or None for the suite's choice (see above)."""
+        if kind == "redis":
+            return self.redis_url
+        url = (QUEUE_POSTGRES_URL if kind == "postgresql"
+               else f"sqlite:///{tmp_path / 'jobs.db'}" if kind == "sqlite" or not TEST_HUEY_URL else TEST_HUEY_URL)
+        if url.startswith("postgres"):
+            self.postgres_urls.add(url)
+        return url
+
+    def close(self):
+        from marketplace.queue_storage import PostgresQueueStorage
+
+        for url in self.postgres_urls:
+            storage = PostgresQueueStorage("marketplace", dsn=url, table_prefix=self.table_prefix)
+            storage.drop_tables()
+            storage.close()
+        if self._claimed is not None:
+            self._claimed.flushdb()  # the claim goes with it
+            self._claimed.close()
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@pytest.fixture(scope="session")
+def queue_space():
+    space = QueueSpace()
+    yield space
+    space.close()
+
+
+@pytest.fixture(scope="session")
+def queue_table_prefix(queue_space):
+    return queue_space.table_prefix
+
+
+def make_queue(kind: str | None, tmp_path, space: QueueSpace) -> RealQueue:
+    return RealQueue(space.url(kind, tmp_path), space.table_prefix)
+
+
+@contextlib.contextmanager
+def using_queue(app, queue: RealQueue):
+    """Point the app's job queue at `queue`, not immediate, empty before and after."""
+    from marketplace.jobs import configure, huey
+
+    before = {key: app.config[key] for key in ("HUEY_URL", "HUEY_TABLE_PREFIX", "HUEY_IMMEDIATE")}
+    app.config.update(queue.settings)
+    configure(app.config)
+    huey.storage.flush_all()
+    try:
+        yield queue
+    finally:
+        huey.storage.flush_all()
+        app.config.update(before)
+        configure(app.config)
+
+
+@pytest.fixture
+def real_queue(app, tmp_path, queue_space):
+    with using_queue(app, make_queue(None, tmp_path, queue_space)) as queue:
+        yield queue
 
 
 @pytest.fixture
