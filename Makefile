@@ -30,7 +30,7 @@ run: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Every benchmark in one run, one table: `make bench` (10k listings, about 8 minutes), SIZE=100k or 1m.
+# Every benchmark in one run, one table: `make bench` (10k listings, about 5 minutes), SIZE=100k (9 min) or 1m.
 # Data cached in bench/out/$(SIZE)/, results in bench/out/$(SIZE)/results.{md,json}. Needs wrk (Debian).
 SIZE ?= 10k
 bench: install

@@ -1,5 +1,7 @@
 """Page throughput under concurrent load: the site served by gunicorn on a generated instance, hit by
-`wrk -t2 -c50 -d20s --latency` on 127.0.0.1 (the listing index /annonces, a search, a listing page),
+`wrk -t2 -c50 -d20s --latency` on 127.0.0.1 (the listing index /annonces, a search, a listing page, the
+listing index again with the anonymous results cache off; with --pg-instance/--pg-url, the search page
+and the listing index on PostgreSQL for data and search),
 then, with the same gunicorn settings, a minimal Flask page (bench/hello.py): the framework ceiling.
 After each load, the memory (VmRSS) of every gunicorn worker.
 
@@ -63,8 +65,10 @@ def rss_of(pid: int):
 
 
 def run(instance: Path, workers: int | None = None, duration: float = 20, connections: int = 50, threads: int = 2,
-        search: str = SEARCH) -> dict:
-    """{"site": {name: wrk result + worker_rss_mib}, "hello": wrk result, "workers", …}."""
+        search: str = SEARCH, postgresql: tuple[Path, str] | None = None) -> dict:
+    """{"site": {name: wrk result + worker_rss_mib}, "hello": wrk result, "workers", …}. `postgresql`:
+    (instance folder, database URL) of the same data in PostgreSQL (run_all's search-pg step), to load
+    the search page and the listing index again with PostgreSQL for data and search."""
     wrk_path()  # fail early when wrk is missing
     instance = Path(instance).resolve()
     args = argparse.Namespace(workers=workers or default_workers(), duration=duration, connections=connections,
@@ -82,6 +86,23 @@ def run(instance: Path, workers: int | None = None, duration: float = 20, connec
             result["site"][name] = _load(server, name, path, args)
     finally:
         server.stop()
+    # The listing index again with the anonymous visitors' results cache turned off: every request
+    # sorts, counts and renders (what a member, or a URL nobody asked for in the last seconds, costs).
+    server = Gunicorn(instance_env(instance, LISTINGS_PAGE_CACHE_SECONDS=0), args.workers,
+                      instance / "gunicorn-bench.log", ready_path="/annonces")
+    try:
+        result["site"]["index-uncached"] = _load(server, "index-uncached", pages["index"], args)
+    finally:
+        server.stop()
+    if postgresql:
+        pg_instance, url = Path(postgresql[0]).resolve(), postgresql[1]
+        server = Gunicorn(instance_env(pg_instance, DATABASE_URL=url, SEARCH_BACKEND="postgresql"), args.workers,
+                          pg_instance / "gunicorn-bench.log", ready_path="/annonces")
+        try:
+            result["site"]["search-pg"] = _load(server, "search-pg", pages["search"], args)
+            result["site"]["index-pg"] = _load(server, "index-pg", pages["index"], args)
+        finally:
+            server.stop()
     server = Gunicorn(instance_env(instance), args.workers, instance / "gunicorn-hello.log", app="hello:app",
                       cwd=ROOT / "bench", ready_path="/")
     try:
@@ -92,10 +113,10 @@ def run(instance: Path, workers: int | None = None, duration: float = 20, connec
 
 
 def report(result: dict) -> None:
-    print(f"\n{'page':10}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'CPU':>6}{'worker MiB':>12}  path")
+    print(f"\n{'page':15}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'errors':>8}{'CPU':>6}{'worker MiB':>12}  path")
     for r in [*result["site"].values(), result["hello"]]:
         lat = r["latency"]
-        print(f"{r['name']:10}{r['requests_per_s']:9.1f}{lat.get('p50', float('nan')) * 1000:9.0f}"
+        print(f"{r['name']:15}{r['requests_per_s']:9.1f}{lat.get('p50', float('nan')) * 1000:9.0f}"
               f"{lat.get('p99', float('nan')) * 1000:9.0f}{r['errors']:8d}{(r['cpu'] or 0):6.0%}"
               f"{max(r['worker_rss_mib'], default=float('nan')):12.0f}  {r['path']}")
 
@@ -107,8 +128,11 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=20)
     parser.add_argument("--connections", type=int, default=50)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--pg-instance", type=Path, default=None, help="instance folder of the PostgreSQL copy")
+    parser.add_argument("--pg-url", default=None, help="its database, e.g. postgresql+psycopg://…/bench_100k")
     args = parser.parse_args()
-    report(run(args.instance, args.workers, args.duration, args.connections, args.threads))
+    postgresql = (args.pg_instance, args.pg_url) if args.pg_instance and args.pg_url else None
+    report(run(args.instance, args.workers, args.duration, args.connections, args.threads, postgresql=postgresql))
     return 0
 
 

@@ -1,8 +1,9 @@
 """Every benchmark in one run, each figure beside its yardstick measured in the same run, in one table.
 
-    make bench                     # SIZE=10k: about 8 minutes
-    make bench SIZE=100k           # about 15 minutes
-    .venv/bin/python bench/run_all.py --size 1m --only search-pg      # Whoosh does not reindex 1M in useful time
+    make bench                     # SIZE=10k: about 5 minutes
+    make bench SIZE=100k           # about 9 minutes
+    .venv/bin/python bench/run_all.py --size 1m --only generate,search-pg,matching,pages   # about 25 minutes
+                                   # (not Whoosh: it does not reindex 1M in useful time)
     .venv/bin/python bench/run_all.py --size 10k --skip bids,mail --duration 10
 
 Data: bench/out/<size>/ (generated once from the reference data, then reused; resumable).
@@ -14,7 +15,8 @@ Steps (in this order; --only/--skip take their names):
   search-pg the PostgreSQL full-text backend, when search_bench.py has `--backend postgresql`
             (PostgreSQL data loaded into bench_<size>, created if missing; --with-postgresql yes|no|auto)
   matching  time per new listing vs its candidate query  consumer  the matching job in a Huey consumer
-  pages     gunicorn + wrk on /annonces, a search, a listing page; a minimal Flask page
+  pages     gunicorn + wrk on /annonces (with and without its cache), a search, a listing page, the
+            search page and /annonces on the PostgreSQL copy when search-pg ran; a minimal Flask page
   import    `flask listings import` into a copy of the data vs checking the same rows
   mail      500 e-mails through the outbox and a Huey consumer vs smtplib
   bids      auction bids/s (auction_bench.py: SQLite and PostgreSQL)
@@ -119,10 +121,12 @@ def step_consumer(instance: str, listings: int) -> dict:
     return result
 
 
-def step_pages(instance: str, workers: int | None, duration: float, connections: int) -> dict:
+def step_pages(instance: str, workers: int | None, duration: float, connections: int,
+               postgresql: tuple[str, str] | None = None) -> dict:
     import pages_bench
 
-    result = pages_bench.run(Path(instance), workers=workers, duration=duration, connections=connections)
+    result = pages_bench.run(Path(instance), workers=workers, duration=duration, connections=connections,
+                             postgresql=postgresql)
     pages_bench.report(result)
     return result
 
@@ -240,7 +244,9 @@ def build_rows(size: str, results: dict) -> list[dict]:
                         note=f"{c['executed']} executed, {c['errors']} errors; stores the matches"))
     if (p := results.get("pages")) and "error" not in p:
         hello = p["hello"]
-        names = {"index": "/annonces (listing index)", "search": "search page", "listing": "a listing page"}
+        names = {"index": "/annonces (listing index)", "search": "search page", "listing": "a listing page",
+                 "index-uncached": "/annonces without the anonymous results cache",
+                 "search-pg": "search page, PostgreSQL data and search", "index-pg": "/annonces, PostgreSQL data"}
         for key, r in p["site"].items():
             errors = r["errors"]
             is_target = key == "index"
@@ -487,7 +493,11 @@ def main(argv: list[str] | None = None) -> int:
             elif step == "consumer":
                 results[step] = in_child(step_consumer, instance, args.matching_listings)
             elif step == "pages":
-                results[step] = in_child(step_pages, instance, args.workers, args.duration, args.connections)
+                pg_copy = out / "postgresql"  # the search-pg step's data, when it ran
+                postgresql = ((str(pg_copy.resolve()), pg_search_url)
+                              if pg_problem is None and (pg_copy / "generated.json").exists() else None)
+                results[step] = in_child(step_pages, instance, args.workers, args.duration, args.connections,
+                                         postgresql)
             elif step == "import":
                 results[step] = in_child(step_import, instance, args.import_rows)
             elif step == "mail":
