@@ -15,9 +15,7 @@ import contextlib
 import json
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -30,20 +28,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from benchlib import Gunicorn, cpu_times, free_port, percentile  # noqa: E402,F401  (room_bench imports them here)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] if ordered else float("nan")
-
-
-@contextlib.contextmanager
 def scratch_postgres(url: str):
     """A fresh PostgreSQL database beside the one given, dropped afterwards."""
     import sqlalchemy as sa
@@ -140,40 +129,14 @@ def stored_bids(config: dict, lot_id: int) -> int:
     return count
 
 
-class Gunicorn:
-    def __init__(self, config: dict, workers: int, log: Path):
-        self.base = f"http://127.0.0.1:{free_port()}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MARKETPLACE_")}
-        env.update(MARKETPLACE_INSTANCE_PATH=config["INSTANCE_PATH"], MARKETPLACE_DATABASE_URL=config["DATABASE_URL"],
-                   MARKETPLACE_SECRET_KEY=config["SECRET_KEY"], MARKETPLACE_HUEY_IMMEDIATE="1",
-                   MARKETPLACE_RATELIMIT_ENABLED="0", MARKETPLACE_MAIL_SERVER="127.0.0.1",
-                   MARKETPLACE_MAIL_PORT=str(config["MAIL_PORT"]), MARKETPLACE_BASE_URL=self.base)
-        self.log_path = log
-        self.log = open(log, "wb")
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "gunicorn"), "-w", str(workers), "--threads", "1",
-             "-b", self.base.removeprefix("http://"), "--timeout", "60", "wsgi:app"],
-            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit("gunicorn exited:\n" + log.read_text(errors="replace")[-3000:])
-            try:
-                with urllib.request.urlopen(self.base + "/sante", timeout=2):
-                    return
-            except OSError:
-                time.sleep(0.2)
-        self.stop()
-        raise SystemExit("gunicorn did not answer /sante within 60 s")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
+def start_site(config: dict, workers: int, log: Path) -> Gunicorn:
+    """The site under `gunicorn -w N` on the room's database, jobs run in the request (no consumer)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MARKETPLACE_")}
+    env.update(MARKETPLACE_INSTANCE_PATH=config["INSTANCE_PATH"], MARKETPLACE_DATABASE_URL=config["DATABASE_URL"],
+               MARKETPLACE_SECRET_KEY=config["SECRET_KEY"], MARKETPLACE_HUEY_IMMEDIATE="1",
+               MARKETPLACE_RATELIMIT_ENABLED="0", MARKETPLACE_MAIL_SERVER="127.0.0.1",
+               MARKETPLACE_MAIL_PORT=str(config["MAIL_PORT"]), MARKETPLACE_BASE_URL="http://127.0.0.1")
+    return Gunicorn(env, workers, log, ready_path="/sante", timeout=60)
 
 
 def post_bid(base: str, token: str, lot_id: int, key: str, body: dict) -> int:
@@ -187,16 +150,6 @@ def post_bid(base: str, token: str, lot_id: int, key: str, body: dict) -> int:
     except urllib.error.HTTPError as error:
         error.read()
         return error.code
-
-
-def cpu_times() -> tuple[int, int]:
-    """(busy, total) jiffies of the whole machine (Linux), to tell CPU-bound from lock-bound."""
-    try:
-        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    except (OSError, ValueError):
-        return 0, 0
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-    return sum(fields) - idle, sum(fields)
 
 
 def hammer(base: str, room: dict, warmup: float, duration: float) -> dict:
@@ -249,7 +202,7 @@ def run_backend(label: str, database_url: str, instance: Path, smtp_port: int, a
     room = build_room(config, args.bidders)
     print(f"[{label}] room ready ({args.bidders} companies checked in, one lot) in {time.perf_counter() - started:.1f} s",
           flush=True)
-    server = Gunicorn(config, args.workers, instance / "gunicorn.log")
+    server = start_site(config, args.workers, instance / "gunicorn.log")
     try:
         result = hammer(server.base, room, args.warmup, args.duration)
     finally:

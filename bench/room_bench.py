@@ -25,7 +25,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from auction_bench import (  # noqa: E402
-    Gunicorn,
     build_room,
     cpu_times,
     free_port,
@@ -33,6 +32,7 @@ from auction_bench import (  # noqa: E402
     post_bid,
     scratch_postgres,
     settings,
+    start_site,
 )
 
 
@@ -156,7 +156,7 @@ def main() -> int:
                     config = settings(instance, url, smtp_port)
                     config["RATELIMIT_ENABLED"] = True
                     room = build_room(config, args.phones)
-                    server = Gunicorn(config, args.workers, instance / "gunicorn.log")
+                    server = start_site(config, args.workers, instance / "gunicorn.log")
                     try:
                         result = run_room(server.base, config, room, args.phones, args.duration)
                     finally:

@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 from marketplace.accounts.models import Company
 from marketplace.extensions import db
 from marketplace.imports import rows as import_rows
-from marketplace.imports import views as import_views
+from marketplace.imports import uploads
 from marketplace.imports.forms import ConfirmForm
 from marketplace.practitioner.views import require_practitioner
 from marketplace.workshops import queries, rules, services
@@ -147,25 +147,17 @@ def import_file(workshop_id):
     workshop = _run_or_404(workshop_id)
     form = WorkshopUploadForm()
     if form.validate_on_submit():
-        storage = form.file.data
-        content = storage.read()
         try:
-            parsed = import_rows.parse(content, storage.filename or "")
-        except import_rows.FileError as exc:
-            form.file.errors.append(str(exc))
+            sheet = uploads.receive(form.file.data)
+        except uploads.UploadRefused as refused:
+            form.file.errors.append(refused.message)
         else:
-            if len(parsed.lines) > import_views._max_rows():
-                form.file.errors.append(_(
-                    "%(n)s lignes : c'est plus que les %(max)s qu'accepte cette page. Découpez le fichier, ou "
-                    "demandez à l'administrateur·rice de l'importer avec la commande « flask listings import ».",
-                    n=len(parsed.lines), max=import_views._max_rows()))
-            else:
-                token = import_views._store(content, storage.filename.rsplit(".", 1)[-1].lower(), storage.filename)
-                planned = services.plan_import(current_user, workshop, parsed)
-                confirm_form = ConfirmForm(formdata=None, token=token, publish=True, notify=form.notify.data)
-                return render_template("workshops/import_preview.html", workshop=workshop, form=confirm_form,
-                                       planned=planned, warnings=parsed.warnings, filename=storage.filename,
-                                       counts=import_views._counts(planned))
+            planned = services.plan_import(current_user, workshop, sheet.parsed)
+            confirm_form = ConfirmForm(formdata=None, token=uploads.keep(sheet), publish=True,
+                                       notify=form.notify.data)
+            return render_template("workshops/import_preview.html", workshop=workshop, form=confirm_form,
+                                   planned=planned, warnings=sheet.parsed.warnings, filename=sheet.filename,
+                                   counts=uploads.counts(planned))
     return render_template("workshops/import.html", workshop=workshop, form=form,
                            columns=import_rows.REQUIRED_COLUMNS, optional_columns=import_rows.OPTIONAL_COLUMNS), \
         (422 if form.errors else 200)
@@ -178,22 +170,19 @@ def confirm_import(workshop_id):
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(404)
-    stored = import_views._stored(form.token.data)
-    if stored is None:
+    try:
+        sheet = uploads.take(form.token.data)
+    except uploads.UploadRefused as refused:
+        flash(refused.message, "error")
+        return redirect(url_for("workshops.import_file", workshop_id=workshop.id))
+    if sheet is None:
         flash(_("Ce fichier a déjà été importé ou n'est plus disponible : envoyez-le de nouveau."), "info")
         return redirect(url_for("workshops.import_file", workshop_id=workshop.id))
-    content, meta = stored
-    try:
-        parsed = import_rows.parse(content, meta.get("filename") or f"import.{meta['extension']}")
-    except import_rows.FileError as exc:
-        import_views._discard(form.token.data, meta["extension"])
-        flash(str(exc), "error")
-        return redirect(url_for("workshops.import_file", workshop_id=workshop.id))
-    result = services.import_into(current_user, workshop, parsed, notify=form.notify.data)
+    result = services.import_into(current_user, workshop, sheet.parsed, notify=form.notify.data)
     db.session.commit()
-    import_views._discard(form.token.data, meta["extension"])
+    uploads.discard(form.token.data, sheet.extension)
     return render_template("workshops/import_report.html", workshop=workshop, result=result,
-                           report=result.report, filename=meta.get("filename"))
+                           report=result.report, filename=sheet.filename)
 
 
 # --- reports ----------------------------------------------------------------------------------------------
