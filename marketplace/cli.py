@@ -27,6 +27,9 @@ def register_cli(app: Flask) -> None:
     from marketplace.synergies.cli import synergies
 
     app.cli.add_command(synergies)
+    from marketplace.backup.cli import backup
+
+    app.cli.add_command(backup)
 
 
 @click.group(help="Comptes utilisateurs.")
