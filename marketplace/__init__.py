@@ -170,6 +170,10 @@ def _register_error_pages(app: Flask):
 
 
 def _register_request_guards(app: Flask):
+    from marketplace import security
+
+    security.register(app)
+
     @app.before_request
     def _refuse_nul_characters():
         """A NUL character is never meaningful in a form or a query, and PostgreSQL cannot store it

@@ -86,8 +86,14 @@ def page(browser, live_server, request):
     context = browser.new_context(base_url=live_server, locale="fr-FR", viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
     tab = context.new_page()
+    # Anything the Content-Security-Policy blocks is a bug of the page (an inline script, a foreign
+    # resource): every browser test fails on it.
+    blocked = []
+    tab.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+    tab.csp_blocked = blocked  # tests/browser/test_security_headers.py reads and empties it
     try:
         yield tab
+        assert blocked == [], blocked
     finally:
         report = getattr(request.node, "rep_call", None)
         if report is not None and report.failed:
