@@ -45,7 +45,11 @@ class Defaults:
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = False  # set to true behind HTTPS
+    # Secure cookies (sent over HTTPS only): on by themselves when BASE_URL is https://…; set either
+    # explicitly to decide otherwise.
+    SESSION_COOKIE_SECURE = None
+    REMEMBER_COOKIE_SECURE = None
+    REMEMBER_COOKIE_SAMESITE = "Lax"
     # Reverse proxies in front of the app (nginx: 1): their X-Forwarded-For/-Proto/-Host are trusted, so
     # that client addresses (rate limits), https links and secure cookies are right. 0: none trusted.
     PROXY_COUNT = 0
@@ -92,6 +96,10 @@ class Defaults:
     AUCTION_BID_RATE_LIMIT = "30 per minute"
 
 
+# Settings whose default (None) means "decide from the other settings"; given, they are booleans.
+AUTO_BOOLEANS = {"SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"}
+
+
 def _coerce(raw: str, current):
     """Turn an environment string into the type of the default it overrides."""
     if isinstance(current, bool):
@@ -127,7 +135,7 @@ def load_config(overrides: dict | None = None) -> dict:
     for key, raw in os.environ.items():
         if key.startswith(PREFIX) and key != PREFIX + "INSTANCE_PATH":
             name = key[len(PREFIX):]
-            config[name] = _coerce(raw, config.get(name))
+            config[name] = _coerce(raw, False if name in AUTO_BOOLEANS else config.get(name))
     config.update(overrides or {})
 
     instance = Path(config.get("INSTANCE_PATH") or instance_path())
@@ -136,6 +144,10 @@ def load_config(overrides: dict | None = None) -> dict:
     config.setdefault("UPLOAD_FOLDER", str(instance / "uploads"))
     config.setdefault("DEV_MAIL_FOLDER", str(instance / "mail"))
     config.setdefault("SEARCH_INDEX_PATH", str(instance / "search-index"))
+    https = str(config.get("BASE_URL") or "").startswith("https://")
+    for name in ("SESSION_COOKIE_SECURE", "REMEMBER_COOKIE_SECURE"):
+        if config.get(name) is None:
+            config[name] = https
     if not config.get("DATABASE_URL"):
         config["DATABASE_URL"] = f"sqlite:///{instance / 'marketplace.db'}"
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
