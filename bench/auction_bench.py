@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from benchlib import Gunicorn, cpu_times, free_port, percentile  # noqa: E402,F401  (room_bench imports them here)
+from benchlib import Gunicorn, cpu_times, free_port, percentile  # noqa: E402
 
 
 def scratch_postgres(url: str):

@@ -26,14 +26,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from auction_bench import (  # noqa: E402
     build_room,
-    cpu_times,
-    free_port,
-    percentile,
     post_bid,
     scratch_postgres,
     settings,
     start_site,
 )
+from benchlib import cpu_times, free_port, percentile  # noqa: E402
 
 
 def session_cookie(config: dict, user_id: int) -> str:

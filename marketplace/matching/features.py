@@ -53,23 +53,17 @@ class Features:
     term_set: set[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        counts: dict[str, int] = {}  # as term_counts (the same order), without Counter's cost
+        counts: dict[str, int] = {}  # the title's words count twice (tokens hold them once already)
         for term in self.tokens:
             counts[term] = counts.get(term, 0) + 1
         for term in self.title_tokens:
             counts[term] = counts.get(term, 0) + 1
         self.tf_weights = {term: 1 + math.log(count) for term, count in counts.items()}
-        self.term_set = set(iter(counts))  # built as set(term_counts) is: the same order when iterated
+        self.term_set = set(counts)
         # Most of these are empty: one shared empty set for all (a worker keeps 100,000 features).
         for name in ("concepts", "uses", "title_concepts", "title_uses", "handled_waste_codes", "treatment_operations"):
             if not getattr(self, name):
                 setattr(self, name, NOTHING)
-
-    @property
-    def term_counts(self) -> Counter:
-        counts = Counter(self.tokens)
-        counts.update(self.title_tokens)  # the title counts twice
-        return counts
 
     @property
     def yearly_quantity(self) -> tuple[str, float] | None:

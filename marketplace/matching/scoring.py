@@ -56,14 +56,6 @@ def weightiest(shared: set[str], idf: dict[str, float]) -> list[str]:
     return sorted(shared, key=lambda t: -idf.get(t, 1.0))[:4]
 
 
-def text_similarity(offer: Features, need: Features, idf: dict[str, float]) -> tuple[float, list[str]]:
-    """Cosine of the tf-idf vectors of the two texts, with the shared words that weigh most."""
-    shared = offer.term_set & need.term_set
-    if not shared:
-        return 0.0, []
-    return cosine(offer, need, shared, idf), weightiest(shared, idf)
-
-
 def waste_code_closeness(a: str | None, b: str | None) -> float:
     if not a or not b:
         return 0.0

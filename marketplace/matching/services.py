@@ -99,12 +99,6 @@ def _candidate_rows(listing: Listing):
     return db.session.execute(query).mappings()
 
 
-def candidates(listing: Listing) -> list[Listing]:
-    """The candidate listings themselves (for pages and tests); matching works on rows."""
-    ids = [row["id"] for row in _candidate_rows(listing)]
-    return db.session.scalars(sa.select(Listing).where(Listing.id.in_(ids))).all() if ids else []
-
-
 def _ranked(listing: Listing, limit: int | None) -> list[tuple[feat.Features, Scored]]:
     """Score the candidates within reach that carry a term or waste-code prefix of `reach`."""
     vocabulary = vocabulary_service.current()
