@@ -10,7 +10,8 @@ from flask import Flask, current_app
 
 from marketplace.search.backends.base import IndexUnavailable, SearchBackend
 
-__all__ = ["BACKENDS", "IndexUnavailable", "SearchBackend", "SearchConfigError", "check_config", "get_backend"]
+__all__ = ["BACKENDS", "IndexUnavailable", "SearchBackend", "SearchConfigError", "backend_name", "check_config",
+           "get_backend"]
 
 BACKENDS = ("whoosh", "postgresql")
 
@@ -19,12 +20,17 @@ class SearchConfigError(RuntimeError):
     """SEARCH_BACKEND names no backend, or one this database cannot run."""
 
 
-def check_config(config) -> None:
-    """Refuse to start with a backend that cannot work (called by the app factory)."""
+def backend_name(config) -> str:
+    """The configured backend's name (whoosh by default); SearchConfigError if it names none."""
     name = config.get("SEARCH_BACKEND") or "whoosh"
     if name not in BACKENDS:
         raise SearchConfigError(f"SEARCH_BACKEND={name!r}: expected one of {', '.join(BACKENDS)}.")
-    if name == "postgresql" and not str(config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
+    return name
+
+
+def check_config(config) -> None:
+    """Refuse to start with a backend that cannot work (called by the app factory)."""
+    if backend_name(config) == "postgresql" and not str(config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
         raise SearchConfigError("SEARCH_BACKEND=postgresql needs a PostgreSQL database (MARKETPLACE_DATABASE_URL).")
 
 
@@ -32,13 +38,10 @@ def get_backend(app: Flask | None = None) -> SearchBackend:
     """The backend of the app's configuration. Cheap: backends keep their state (open Whoosh
     searchers, the database connection) elsewhere, so this is called per use."""
     app = app or current_app._get_current_object()
-    name = app.config.get("SEARCH_BACKEND") or "whoosh"
-    if name == "postgresql":
+    if backend_name(app.config) == "postgresql":
         from marketplace.search.backends.postgres_backend import PostgresBackend
 
         return PostgresBackend()
-    if name == "whoosh":
-        from marketplace.search.backends.whoosh_backend import WhooshBackend
+    from marketplace.search.backends.whoosh_backend import WhooshBackend
 
-        return WhooshBackend(app.config["SEARCH_INDEX_PATH"])
-    raise SearchConfigError(f"SEARCH_BACKEND={name!r}: expected one of {', '.join(BACKENDS)}.")
+    return WhooshBackend(app.config["SEARCH_INDEX_PATH"])
