@@ -10,7 +10,6 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from marketplace.accounts.services import find_user
 
 PASSWORD_MIN = 10
 
@@ -38,10 +37,6 @@ class SignUpForm(FlaskForm):
         _l("J'accepte que mes coordonnées professionnelles soient visibles des membres connectés"),
         validators=[InputRequired(message=_l("Cochez cette case pour créer un compte."))],
     )
-
-    def validate_email(self, field):
-        if find_user(field.data):
-            raise ValidationError(_l("Un compte existe déjà avec cette adresse. Connectez-vous ou réinitialisez le mot de passe."))
 
 
 class LoginForm(FlaskForm):

@@ -44,6 +44,22 @@ class User(UserMixin, Timestamped, db.Model):
     def is_active(self) -> bool:  # Flask-Login
         return self.is_active_account
 
+    def get_id(self) -> str:
+        """What the session and the remember-me cookie hold: the id and the security stamp, so that a new
+        password ends every other session of the account (the stamp moves on with it)."""
+        return f"{self.id}.{self.security_stamp}"
+
+    @classmethod
+    def for_session(cls, session_id: str) -> User | None:
+        """The active user whose `get_id()` this is, or None (stale session, disabled account)."""
+        user_id, _, stamp = session_id.partition(".")
+        if not (user_id.isdigit() and stamp.isdigit()):
+            return None
+        user = db.session.get(cls, int(user_id))
+        if user is None or not user.is_active or user.security_stamp != int(stamp):
+            return None
+        return user
+
     @property
     def is_confirmed(self) -> bool:
         return self.confirmed_at is not None
@@ -269,3 +285,15 @@ class Invitation(db.Model):
 
     company: Mapped[Company] = relationship()
     invited_by: Mapped[User | None] = relationship()
+
+
+class LoginFailure(db.Model):
+    """One wrong password for an e-mail address (see accounts/lockout.py). The address is kept as a keyed
+    digest, the same whether an account exists or not: the table never lists who is registered."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (sa.Index("ix_login_failure_address_at", "address_digest", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address_digest: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow, nullable=False, index=True)

@@ -1,12 +1,16 @@
 """Account state changes: sign-up, confirmation, log-in bookkeeping, password changes."""
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from marketplace.accounts import lockout
 from marketplace.accounts.models import User
 from marketplace.accounts.tokens import make_token, read_token
 from marketplace.extensions import db
@@ -53,34 +57,85 @@ def create_user(email: str, password: str, full_name: str, *, confirmed: bool = 
     return user
 
 
-def sign_up(email: str, password: str, full_name: str, locale: str = "fr") -> User:
-    user = create_user(email, password, full_name, locale=locale)
-    send_confirmation(user)
-    return user
+def sign_up(email: str, password: str, full_name: str, locale: str = "fr", next_path: str | None = None) -> None:
+    """Create the account and mail its confirmation link, which opens the first session. For an address
+    that already has an account, mail its owner instead (log in, or reset the password): the person
+    signing up sees the same answer either way, so sign-up does not tell who is registered."""
+    existing = find_user(email)
+    if existing is None:
+        send_confirmation(create_user(email, password, full_name, locale=locale), next_path)
+        return
+    hash_password(password)  # the same work as a new account, so the answer takes as long
+    if not existing.is_active:
+        return
+    if not existing.is_confirmed:
+        send_confirmation(existing, next_path)
+        return
+    queue_email(existing.email, "account.exists", _l("Vous avez déjà un compte"), "account_exists",
+                locale=existing.locale, user=existing, login_link=external_url("accounts.login", email=existing.email),
+                reset_link=external_url("accounts.forgot_password"))
 
 
-def send_confirmation(user: User) -> None:
-    token = make_token("confirm", {"uid": user.id, "email": user.email})
+def send_confirmation(user: User, next_path: str | None = None) -> None:
+    payload = {"uid": user.id, "email": user.email}
+    if next_path:
+        payload["next"] = next_path
+    token = make_token("confirm", payload)
     queue_email(
         user.email, "account.confirm", _l("Confirmez votre adresse e-mail"), "confirm_email",
         locale=user.locale, user=user, link=external_url("accounts.confirm", token=token),
     )
 
 
-def confirm(token: str) -> User | None:
+@dataclass
+class Confirmation:
+    user: User
+    first: bool  # this link confirmed the address (it was not confirmed before)
+    next_path: str | None  # where the person was going when they signed up (an invitation, say)
+
+
+def confirm(token: str) -> Confirmation | None:
     payload = read_token("confirm", token, current_app.config["EMAIL_TOKEN_MAX_AGE"])
     if not payload:
         return None
     user = db.session.get(User, payload.get("uid"))
-    if user is None or user.email != payload.get("email"):
+    if user is None or user.email != payload.get("email") or not user.is_active:
         return None
-    if user.confirmed_at is None:
+    first = user.confirmed_at is None
+    if first:
         user.confirmed_at = utcnow()
-    return user
+    return Confirmation(user, first, payload.get("next"))
+
+
+UNCONFIRMED = "unconfirmed"
 
 
 def record_login(user: User) -> None:
     user.last_login_at = utcnow()
+
+
+def log_in(email: str, password: str) -> User | int | str | None:
+    """The user when the address and password are right (and the account active and confirmed); None when
+    they are not; the minutes left when the address is locked (accounts/lockout.py), the password then not
+    even checked; UNCONFIRMED (a new confirmation link sent) when the address is not confirmed yet.
+    Failures are counted for any address, so no answer but the last tells whether an account exists, and
+    that one only to whoever knows its password."""
+    remaining = lockout.lock_of(email)
+    if remaining is not None:
+        return max(1, math.ceil((remaining - utcnow()).total_seconds() / 60))
+    user = find_user(email)
+    if check_password(user, password) and user.is_active:
+        lockout.clear(email)
+        if not user.is_confirmed:
+            send_confirmation(user)
+            return UNCONFIRMED
+        user.last_login_at = utcnow()
+        return user
+    if lockout.record_failure(email) and user is not None and user.is_active:
+        queue_email(user.email, "account.locked", _l("Connexion bloquée après plusieurs échecs"), "account_locked",
+                    locale=user.locale, user=user, minutes=current_app.config["LOGIN_LOCK_MINUTES"],
+                    link=external_url("accounts.forgot_password"))
+    return None
 
 
 def send_password_reset(email: str) -> None:
@@ -107,6 +162,7 @@ def user_for_reset(token: str) -> User | None:
 
 def set_password(user: User, password: str) -> None:
     user.password_hash = hash_password(password)
+    lockout.clear(user.email)
     user.security_stamp += 1
     if user.confirmed_at is None:
         user.confirmed_at = utcnow()  # the reset link proved the address

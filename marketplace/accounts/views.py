@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from marketplace.accounts import services
+from marketplace.accounts.models import User
 from marketplace.accounts.forms import (
     ChangePasswordForm,
     ForgotPasswordForm,
@@ -36,26 +37,37 @@ def signup():
         return redirect(url_for("main.home"))
     form = SignUpForm()
     if form.validate_on_submit():
-        user = services.sign_up(form.email.data, form.password.data, form.full_name.data,
-                                locale=session.get("locale", "fr"))
+        email = services.normalize_email(form.email.data)
+        services.sign_up(email, form.password.data, form.full_name.data, locale=session.get("locale", "fr"),
+                         next_path=_safe_next(request.args.get("next")))
         db.session.commit()
-        login_user(user)
-        flash(_("Compte créé. Un lien de confirmation vient d'être envoyé à %(email)s.", email=user.email), "success")
-        return redirect(_safe_next(request.args.get("next")) or url_for("companies.create"))
+        # The same answer whether the address already had an account or not (its owner gets an e-mail).
+        flash(_("Un lien de confirmation vient d'être envoyé à %(email)s : ouvrez-le pour activer votre compte "
+                "(pensez à regarder dans les indésirables).", email=email), "success")
+        return redirect(url_for("accounts.login", email=email))
     return render_template("accounts/signup.html", form=form), (422 if form.errors else 200)
 
 
 @bp.route("/confirmer/<token>")
 def confirm(token):
-    user = services.confirm(token)
-    if user is None:
-        flash(_("Ce lien de confirmation n'est plus valide. Demandez-en un nouveau depuis votre profil."), "error")
+    confirmation = services.confirm(token)
+    if confirmation is None:
+        flash(_("Ce lien de confirmation n'est plus valide : connectez-vous pour en recevoir un nouveau."), "error")
         return redirect(url_for("accounts.profile" if current_user.is_authenticated else "accounts.login"))
     db.session.commit()
-    flash(_("Adresse e-mail confirmée. Bienvenue !"), "success")
+    user = confirmation.user
     if not current_user.is_authenticated:
-        return redirect(url_for("accounts.login", email=user.email))
-    return redirect(url_for("companies.create") if not current_user.company_id else url_for("listings.mine"))
+        if not confirmation.first:  # an old link opens no session: only the first use does
+            flash(_("Adresse e-mail déjà confirmée : connectez-vous."), "info")
+            return redirect(url_for("accounts.login", email=user.email))
+        login_user(user)
+        services.record_login(user)
+        db.session.commit()
+    flash(_("Adresse e-mail confirmée. Bienvenue !"), "success")
+    if current_user.id != user.id:
+        return redirect(url_for("main.home"))
+    return redirect(_safe_next(confirmation.next_path) or (
+        url_for("companies.create") if not user.company_id else url_for("listings.mine")))
 
 
 @bp.route("/confirmation/renvoyer", methods=["POST"])
@@ -78,13 +90,21 @@ def login():
         return redirect(url_for("main.home"))
     form = LoginForm(email=request.args.get("email"))
     if form.validate_on_submit():
-        user = services.find_user(form.email.data)
-        if services.check_password(user, form.password.data) and user.is_active:
-            login_user(user, remember=form.remember.data)
-            services.record_login(user)
+        outcome = services.log_in(form.email.data, form.password.data)
+        if isinstance(outcome, User):
+            login_user(outcome, remember=form.remember.data)
             db.session.commit()
             return redirect(_safe_next(request.args.get("next")) or url_for("main.home"))
-        form.password.errors.append(_("Adresse e-mail ou mot de passe incorrect."))
+        db.session.commit()  # the failure counted, or the new confirmation link queued
+        if outcome is None:
+            form.password.errors.append(_("Adresse e-mail ou mot de passe incorrect."))
+        elif outcome == services.UNCONFIRMED:
+            form.email.errors.append(_("Confirmez d'abord votre adresse : un nouveau lien vient de vous y être "
+                                       "envoyé."))
+        else:  # the same words whether an account exists for the address or not
+            form.password.errors.append(_(
+                "Trop de tentatives de connexion pour cette adresse : réessayez dans %(minutes)s minutes, ou "
+                "choisissez un nouveau mot de passe avec « Mot de passe oublié ? ».", minutes=outcome))
     return render_template("accounts/login.html", form=form), (422 if form.errors else 200)
 
 
@@ -146,8 +166,10 @@ def change_password():
     password_form = ChangePasswordForm(prefix="pw")
     if password_form.validate_on_submit():
         if services.check_password(current_user, password_form.current_password.data):
-            services.set_password(current_user, password_form.password.data)
+            user = current_user._get_current_object()
+            services.set_password(user, password_form.password.data)
             db.session.commit()
+            login_user(user)  # this session goes on under the new stamp; the others are over
             flash(_("Mot de passe changé."), "success")
             return redirect(url_for("accounts.profile"))
         password_form.current_password.errors.append(_("Mot de passe actuel incorrect."))
