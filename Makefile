@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test install translations db-upgrade demo clean vendor bench
+.PHONY: run test install translations db-upgrade demo clean vendor bench soak
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,13 @@ bench: install
 	@command -v wrk >/dev/null 2>&1 || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null) \
 		|| { echo "could not install wrk (apt-get install -y wrk)"; exit 1; }
 	$(BIN)/python bench/run_all.py --size $(SIZE) $(BENCH_ARGS)
+
+# Endurance: MINUTES (10) of mixed load — browsing, searches, listings posted through the forms, answers,
+# bids in a live room, approvals — against gunicorn, a job worker and an SMTP sink on the SIZE data set;
+# fails (exit 1) on any error, failed check or growing memory. bench/out/$(SIZE)/soak.{md,json}.
+MINUTES ?= 10
+soak: install
+	$(BIN)/python bench/soak.py --size $(SIZE) --minutes $(MINUTES) $(SOAK_ARGS)
 
 # Refresh the front-end libraries copied from npm into static/vendor (needs npm; not needed to run).
 vendor:

@@ -39,6 +39,17 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] if ordered else float("nan")
 
 
+def least_squares_slope(points: list[tuple[float, float]]) -> float:
+    """Slope of the least-squares line through (x, y) points (at least two distinct x)."""
+    n = len(points)
+    mean_x = sum(x for x, _ in points) / n
+    mean_y = sum(y for _, y in points) / n
+    spread = sum((x - mean_x) ** 2 for x, _ in points)
+    if n < 2 or spread == 0:
+        raise ValueError("a slope needs two points at different x")
+    return sum((x - mean_x) * (y - mean_y) for x, y in points) / spread
+
+
 # --- processes and memory -------------------------------------------------------------------------
 
 
@@ -99,13 +110,15 @@ class Gunicorn:
     """`gunicorn -w N wsgi:app` (or any app) on a free 127.0.0.1 port, ready when `ready_path` answers."""
 
     def __init__(self, env: dict, workers: int, log: Path, app: str = "wsgi:app", cwd: Path = ROOT,
-                 ready_path: str = "/", timeout: float = 90):
+                 ready_path: str = "/", timeout: float = 90, options: tuple[str, ...] = ()):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(log)
         self.log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
-            [str(BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{self.port}", "--timeout", "60", app],
+            # `options` come first: e.g. ("-c", "deploy/gunicorn.conf.py"), whose settings the ones after override
+            [str(BIN / "gunicorn"), *options, "-w", str(workers), "-b", f"127.0.0.1:{self.port}", "--timeout", "60",
+             app],
             cwd=cwd, env=env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -85,7 +85,7 @@ def add_photos(listing: Listing, blobs: list[bytes]) -> None:
 def remove_photo(listing: Listing, photo: ListingPhoto) -> None:
     listing.photos.remove(photo)
     db.session.delete(photo)
-    photo_store.delete_file(photo.filename)
+    photo_store.delete_after_commit(photo.filename)
 
 
 def needs_approval(listing: Listing) -> bool:
@@ -271,8 +271,13 @@ def expire_due(today: date | None = None) -> int:
 def record_view(listing: Listing, viewer: User | None) -> None:
     """Count views by others than the owner. A logged-in visitor who neither owns nor moderates it shows
     interest and keeps the listing from being dormant; anonymous views do not (crawlers and mail scanners
-    following the links of a relaunch e-mail), nor a practitioner opening it from the dormant queue."""
+    following the links of a relaunch e-mail), nor a practitioner opening it from the dormant queue.
+    A view is not an edit: `updated_at` stays, since matching (its per-process store and the stored
+    analysis of the text), the API and the company page read it as the time of the listing's last change
+    (moved by each view, it had every job worker re-read and re-analyse each viewed listing). The count
+    is incremented by the database, so that simultaneous views all count."""
     if viewer is None or not viewer.is_authenticated or not listing.is_owned_by(viewer):
-        listing.view_count += 1
+        values = {"view_count": Listing.view_count + 1, "updated_at": Listing.updated_at}
         if viewer is not None and viewer.is_authenticated and not viewer.moderates_site(listing.site):
-            listing.last_viewed_at = utcnow()
+            values["last_viewed_at"] = utcnow()
+        db.session.execute(sa.update(Listing).where(Listing.id == listing.id).values(**values))

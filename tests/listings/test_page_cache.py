@@ -57,3 +57,14 @@ def test_cache_is_bounded_and_off_with_zero(app):
     assert cache.get("a") is None and [cache.get(k) for k in "bcd"] == ["B", "C", "D"]
     app.config["LISTINGS_PAGE_CACHE_SECONDS"] = 0
     assert pagecache.for_app(app) is None
+
+
+def test_cache_lets_go_of_expired_pages_as_new_ones_come():
+    """A page nobody will be served again does not stay in memory until 512 others push it out."""
+    clock = Clock()
+    cache = pagecache.ResultsCache(10, clock=clock, max_entries=512)
+    for n in range(100):
+        cache.put(n, "<li>…</li>" * 100)
+        clock.now += 1  # a new URL every second: at most the last 10 s are worth keeping
+    assert len(cache._entries) == 10
+    assert cache.get(99) is not None and cache.get(89) is None
