@@ -1,20 +1,28 @@
 """The Huey job queue. Tasks run inside an application context; work is enqueued only after
-the database transaction that caused it has committed, so a job never sees half-written state."""
+the database transaction that caused it has committed, so a job never sees half-written state.
+
+Huey forgets a job once a worker takes it, so a worker killed mid-job loses that job. A task
+declared `app_task(durable=True)` does not: `enqueue_after_commit` writes an `UnfinishedJob` row in
+the caller's transaction, the job deletes it in the transaction of its effect, and the sweep
+`resume_unfinished_jobs` queues again every row left past its lease (docs/queue.md, "Faults")."""
 from __future__ import annotations
 
 import functools
 import logging
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 from urllib.parse import urlparse
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
-from huey import Huey
+from huey import Huey, crontab
 from huey.consumer import Consumer, Scheduler
 from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from marketplace.config import load_config
+from marketplace.extensions import db
+from marketplace.models_base import utcnow
 
 log = logging.getLogger(__name__)
 POSTGRES_SCHEMES = {"postgresql", "postgres", "postgresql+psycopg", "postgres+psycopg"}
@@ -97,7 +105,7 @@ def configure(config: dict) -> None:
             previous.close()
 
 
-def _app():
+def get_app():
     """The current app (web process, tests) or one app per worker process."""
     global _worker_app
     if has_app_context():
@@ -109,16 +117,26 @@ def _app():
     return _worker_app
 
 
-def app_task(**task_options):
-    """Declare a Huey task that runs in its own application context (its own database session)."""
+def app_task(durable: bool = False, **task_options):
+    """Declare a Huey task that runs in its own application context (its own database session).
+
+    `durable=True`: its effect happens once even if the worker running it dies, when it is queued with
+    `enqueue_after_commit` (see `UnfinishedJob`). Such a task takes JSON arguments, commits its effect
+    in one transaction (its first commit), and should declare `retries` for the errors worth a retry
+    (a database lock): once Huey gives up, the sweep tries again after the lease."""
 
     def decorate(fn):
         @functools.wraps(fn)
-        def run(*args, **kwargs):
-            with _app().app_context():
-                return fn(*args, **kwargs)
+        def run(*args, _job: str | None = None, **kwargs):
+            with get_app().app_context():
+                if _job is None:
+                    return fn(*args, **kwargs)
+                return _run_unfinished(fn, _job, args, kwargs)
 
-        return huey.task(name=fn.__name__, **task_options)(run)
+        task = huey.task(name=fn.__name__, **task_options)(run)
+        if durable:
+            _durable_tasks[fn.__name__] = task
+        return task
 
     return decorate
 
@@ -127,7 +145,7 @@ def app_periodic_task(validate_datetime, **task_options):
     def decorate(fn):
         @functools.wraps(fn)
         def run():
-            with _app().app_context():
+            with get_app().app_context():
                 return fn()
 
         return huey.periodic_task(validate_datetime, name=fn.__name__, **task_options)(run)
@@ -136,8 +154,21 @@ def app_periodic_task(validate_datetime, **task_options):
 
 
 def enqueue_after_commit(session: Session, task, *args) -> None:
-    """Run `task(*args)` once the session's current transaction commits; forget it on rollback."""
-    session.info.setdefault("after_commit_tasks", []).append((task, args))
+    """Run `task(*args)` once the session's current transaction commits; forget it on rollback.
+    A durable task (`app_task(durable=True)`) is also recorded in this transaction (`UnfinishedJob`)."""
+    kwargs = {}
+    if getattr(task, "name", None) in _durable_tasks and _durable_tasks[task.name] is task:
+        key = uuid.uuid4().hex
+        session.add(UnfinishedJob(key=key, task=task.name, args=list(args), retry_at=utcnow() + lease(1)))
+        kwargs["_job"] = key
+    session.info.setdefault("after_commit_tasks", []).append((task, args, kwargs))
+
+
+def forget_after_commit(session: Session) -> None:
+    """Drop the jobs this transaction asked for, with the rows of the durable ones."""
+    for _task, _args, kwargs in session.info.pop("after_commit_tasks", []):
+        if "_job" in kwargs:
+            session.execute(sa.delete(UnfinishedJob).where(UnfinishedJob.key == kwargs["_job"]))
 
 
 @sa.event.listens_for(Session, "after_commit")
@@ -145,10 +176,10 @@ def _dispatch(session):
     if session.in_nested_transaction():
         return  # a SAVEPOINT was released: the real commit is still to come
     tasks = session.info.pop("after_commit_tasks", [])
-    for task, args in tasks:
+    for task, args, kwargs in tasks:
         try:
-            task(*args)
-        except Exception:  # the outbox sweep picks up what could not be enqueued
+            task(*args, **kwargs)
+        except Exception:  # the outbox, index and unfinished-job sweeps pick up what could not be enqueued
             log.exception("could not enqueue %s", getattr(task, "name", task))
 
 
@@ -174,3 +205,111 @@ def _forget_savepoint(session, previous_transaction):
         mark = session.info.get("savepoint_marks", {}).pop(id(previous_transaction), None)
         if mark is not None and "after_commit_tasks" in session.info:
             del session.info["after_commit_tasks"][mark:]
+
+
+# --- durable tasks: an effect that must happen once, whatever happens to the worker -------------
+
+_durable_tasks: dict[str, object] = {}
+# The key of the job whose row goes with the session's next commit (see _finish_unfinished_job).
+_FINISHING = "unfinished_job_key"
+
+
+class UnfinishedJob(db.Model):
+    """A durable job whose effect has not been committed yet: written in the transaction that asks
+    for the job, deleted in the transaction of its effect. A row still here at `retry_at` means the
+    job was lost (worker killed, queue unreachable when it was asked for) or keeps failing: the sweep
+    queues it again. No foreign key: what the job is about may be gone, and the job then says so."""
+
+    __tablename__ = "unfinished_job"
+
+    key: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    task: Mapped[str] = mapped_column(sa.String(100), nullable=False)
+    args: Mapped[list] = mapped_column(sa.JSON, nullable=False)
+    enqueued: Mapped[int] = mapped_column(default=1, nullable=False)  # times handed to the queue
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow, nullable=False)
+    retry_at: Mapped[datetime] = mapped_column(sa.DateTime, nullable=False, index=True)
+
+
+class JobAlreadyDone(Exception):
+    """Another run of the same job committed its effect first: this run's work is rolled back."""
+
+
+def lease(enqueued: int) -> timedelta:
+    """How long a job handed to the queue for the n-th time may take before the sweep hands it again:
+    JOB_LEASE_MINUTES (time to wait in the queue and run), doubled at each try, at most a day."""
+    minutes = current_app.config.get("JOB_LEASE_MINUTES", 15) if has_app_context() else 15
+    return timedelta(minutes=min(minutes * 2 ** max(enqueued - 1, 0), 24 * 60))
+
+
+def _job_pending(session: Session, key: str) -> bool:
+    return session.scalar(sa.select(UnfinishedJob.key).where(UnfinishedJob.key == key)) is not None
+
+
+def _run_unfinished(fn, key: str, args, kwargs):
+    """Run a durable job unless another run has already done it; its row goes with its effect's commit."""
+    session = db.session()
+    if not _job_pending(session, key):
+        log.info("%s %s: already done, nothing to do", fn.__name__, key)
+        session.rollback()
+        return None
+    session.info[_FINISHING] = key
+    try:
+        result = fn(*args, **kwargs)
+        if session.info.get(_FINISHING) == key:  # the task committed nothing: the job is done all the same
+            session.commit()
+        return result
+    except Exception as exc:
+        session.rollback()
+        if isinstance(exc, JobAlreadyDone) or not _job_pending(session, key):
+            log.info("%s %s: done meanwhile by another run, this one rolled back", fn.__name__, key)
+            session.rollback()
+            return None
+        raise
+    finally:
+        session.info.pop(_FINISHING, None)
+
+
+@sa.event.listens_for(Session, "before_commit")
+def _finish_unfinished_job(session):
+    """The job's row is deleted in the transaction of its effect; if it is gone, another run of the
+    job committed first, and this transaction must not commit the effect a second time."""
+    if session.in_nested_transaction():
+        return
+    key = session.info.pop(_FINISHING, None)
+    if key is None:
+        return
+    deleted = session.execute(sa.delete(UnfinishedJob).where(UnfinishedJob.key == key)
+                              .execution_options(synchronize_session=False)).rowcount
+    if deleted != 1:
+        raise JobAlreadyDone(key)
+
+
+def resume_unfinished(limit: int = 500) -> int:
+    """Queue again the durable jobs left unfinished past their lease; returns how many."""
+    import marketplace.worker  # noqa: F401 - registers every durable task by name
+
+    now = utcnow()
+    jobs = db.session.scalars(sa.select(UnfinishedJob).where(UnfinishedJob.retry_at <= now)
+                              .order_by(UnfinishedJob.retry_at).limit(limit)).all()
+    resumed = []
+    for job in jobs:
+        task = _durable_tasks.get(job.task)
+        if task is None:
+            log.error("unfinished job %s: no durable task %r in this version; kept for a day", job.key, job.task)
+            job.retry_at = now + timedelta(days=1)
+            continue
+        job.enqueued += 1
+        job.retry_at = now + lease(job.enqueued)
+        log.warning("job %s%s (%s) unfinished since %s: queued again (time %s)",
+                    job.task, tuple(job.args), job.key, job.created_at, job.enqueued)
+        resumed.append((task, list(job.args), job.key))
+    db.session.commit()  # before queueing: a job running at once must see the new lease
+    for task, args, key in resumed:
+        task(*args, _job=key)
+    return len(resumed)
+
+
+@app_periodic_task(crontab(minute="*"))
+def resume_unfinished_jobs() -> int:
+    """Every minute: durable jobs lost with their worker (or never queued) are queued again."""
+    return resume_unfinished()

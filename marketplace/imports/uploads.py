@@ -18,6 +18,7 @@ from flask import abort, current_app
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from marketplace.files import is_disk_full, write_whole
 from marketplace.imports import rows
 from marketplace.imports.forms import EXTENSIONS, TOKEN_PATTERN
 
@@ -62,15 +63,24 @@ def receive(storage) -> Upload:
 
 
 def keep(upload: Upload) -> str:
-    """Keep the file for the current user's confirmation; returns its token."""
+    """Keep the file for the current user's confirmation; returns its token. UploadRefused when the
+    disk is full (nothing is left behind)."""
     folder = _folder()
     folder.mkdir(parents=True, exist_ok=True)
     _purge_stale(folder)
     token = secrets.token_urlsafe(24)
-    (folder / f"{token}.{upload.extension}").write_bytes(upload.content)
-    (folder / f"{token}.json").write_text(json.dumps(
-        {"user_id": current_user.id, "extension": upload.extension, "filename": upload.filename,
-         "uploaded_at": time.time()}))
+    meta = json.dumps({"user_id": current_user.id, "extension": upload.extension, "filename": upload.filename,
+                       "uploaded_at": time.time()}).encode()
+    try:
+        write_whole(folder / f"{token}.{upload.extension}", upload.content)
+        write_whole(folder / f"{token}.json", meta)
+    except OSError as exc:
+        discard(token, upload.extension)
+        if not is_disk_full(exc):
+            raise
+        current_app.logger.error("disk full: import file not kept (%s)", exc)
+        raise UploadRefused(_("Le serveur n'a plus de place pour garder ce fichier le temps de l'aperçu : rien "
+                              "n'a été importé. Réessayez plus tard.")) from exc
     return token
 
 

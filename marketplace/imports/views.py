@@ -34,11 +34,12 @@ def upload():
     if form.validate_on_submit():
         try:
             sheet = uploads.receive(form.file.data)
+            token = uploads.keep(sheet)
         except uploads.UploadRefused as refused:
             form.file.errors.append(refused.message)
         else:
             planned = services.plan(sheet.parsed, current_user)
-            confirm_form = ConfirmForm(formdata=None, token=uploads.keep(sheet), publish=form.publish.data,
+            confirm_form = ConfirmForm(formdata=None, token=token, publish=form.publish.data,
                                        notify=form.notify.data)
             return render_template("imports/preview.html", form=confirm_form, planned=planned,
                                    warnings=sheet.parsed.warnings, filename=sheet.filename,

@@ -6,8 +6,13 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+import sqlalchemy as sa
 from flask import current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy.orm import Session
+
+from marketplace.extensions import db
+from marketplace.files import write_whole
 
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
 MAX_PIXELS = 40_000_000  # refuse decompression bombs before decoding
@@ -63,7 +68,8 @@ def store(data: bytes) -> StoredPhoto:
         raise PhotoError(_("Photo trop lourde : %(mb)s Mo au maximum.", mb=mb))
     jpeg, width, height = reencode(data, current_app.config["PHOTO_MAX_SIDE"])
     filename = f"{uuid.uuid4().hex}.jpg"
-    (photo_dir() / filename).write_bytes(jpeg)
+    write_whole(photo_dir() / filename, jpeg)  # OSError (is_disk_full) leaves no file behind
+    db.session.info.setdefault(_STORED, []).append(filename)
     return StoredPhoto(filename, width, height)
 
 
@@ -71,3 +77,38 @@ def delete_file(filename: str) -> None:
     path = photo_dir() / filename
     if path.exists():
         path.unlink()
+
+
+def delete_after_commit(filename: str) -> None:
+    """Remove the file once the transaction that deletes its row commits (kept if it rolls back)."""
+    db.session.info.setdefault(_DELETED, []).append(filename)
+
+
+# Files written (or to remove) in the session's current transaction: a rollback removes the files
+# written, so no photo is left that no row names; a commit removes the files whose rows went.
+_STORED, _DELETED = "photos_stored", "photos_deleted"
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _after_commit(session):
+    if session.in_nested_transaction():
+        return
+    session.info.pop(_STORED, None)
+    for filename in session.info.pop(_DELETED, []):
+        _remove_quietly(filename)
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _after_rollback(session):
+    if session.in_nested_transaction():
+        return
+    session.info.pop(_DELETED, None)
+    for filename in session.info.pop(_STORED, []):
+        _remove_quietly(filename)
+
+
+def _remove_quietly(filename: str) -> None:
+    try:
+        delete_file(filename)
+    except OSError:
+        current_app.logger.warning("photo %s could not be removed", filename, exc_info=True)

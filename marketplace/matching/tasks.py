@@ -3,14 +3,15 @@ import logging
 import threading
 
 from marketplace.extensions import db
-from marketplace.jobs import _app, app_task, huey
+from marketplace.jobs import app_task, get_app, huey
 
 log = logging.getLogger(__name__)
 
 
-@app_task(retries=3, retry_delay=30)
+@app_task(durable=True, retries=3, retry_delay=30)
 def match_listing(listing_id: int, notify: bool = True) -> int:
-    """Compute and store the listing's matches; tell the people concerned about the new ones."""
+    """Compute and store the listing's matches; tell the people concerned about the new ones. Durable:
+    if its worker dies, the job runs again, and its matches and notifications are committed once."""
     from marketplace.listings.models import Listing
     from marketplace.matching.services import refresh_matches
 
@@ -43,7 +44,7 @@ def _warm_up_when_the_worker_starts():
         if _warm_up_started:
             return
         _warm_up_started = True
-        app = _app()
+        app = get_app()
     threading.Thread(target=_warm_up, args=(app,), name="matching-warm-up", daemon=True).start()
 
 

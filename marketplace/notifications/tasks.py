@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import smtplib
 from datetime import timedelta
+from email.utils import parseaddr
 
 import sqlalchemy as sa
 from flask import current_app
@@ -26,16 +27,26 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 120))
 
 
+def message_id(email: OutgoingEmail, sender: str) -> str:
+    """The message's Message-ID, the same at every attempt. A server that took the message but whose
+    answer never reached us (a time-out after the data) gets it again at the next attempt: SMTP cannot
+    tell us, but the copy carries the same Message-ID, which mail clients and servers recognise."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    return f"<outbox.{email.id}.{email.created_at:%Y%m%d%H%M%S}@{domain}>"
+
+
 def send_now(email: OutgoingEmail) -> bool:
     """Try once; record the outcome on the row. True when the SMTP server accepted the message."""
+    sender = current_app.config["MAIL_DEFAULT_SENDER"]
     message = Message(
         subject=email.subject,
         recipients=[email.recipient],
         body=email.body_text,
         html=email.body_html,
-        sender=current_app.config["MAIL_DEFAULT_SENDER"],
+        sender=sender,
         extra_headers={"X-Marketplace-Email-Id": str(email.id), **(email.extra_headers or {})},
     )
+    message.msgId = message_id(email, sender)
     email.attempts += 1
     try:
         mail.send(message)

@@ -33,7 +33,7 @@ def _enqueue_apply(session) -> None:
 
     # One job per transaction is enough: it applies every pending row.
     queued = session.info.get("after_commit_tasks", [])
-    if not any(task is apply_index_tasks for task, _ in queued):
+    if not any(task is apply_index_tasks for task, *_ in queued):
         enqueue_after_commit(session, apply_index_tasks)
 
 

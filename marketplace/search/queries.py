@@ -70,6 +70,7 @@ class SearchResult:
     relaxed: bool = False  # no listing had every word: listings with any of them
     suggestion: str | None = None  # "Vouliez-vous dire …"
     expanded: list[str] = field(default_factory=list)  # thesaurus concepts the query was widened with
+    incomplete: bool = False  # part of the index is missing (no suggestions): `flask search rebuild`
 
     @property
     def pages(self) -> int:

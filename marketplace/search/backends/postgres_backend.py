@@ -25,13 +25,20 @@ from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from marketplace.extensions import db
+from marketplace.listings.models import PUBLIC_STATUSES, Listing
 from marketplace.matching.features import waste_code_words
-from marketplace.models_base import utcnow
+from marketplace.models_base import savepoint, utcnow
 from marketplace.reference import EARTH_RADIUS_KM
 from marketplace.search import queries
 from marketplace.search.analysis import spelling_words as listing_words
 from marketplace.search.backends.base import IndexUnavailable
-from marketplace.search.models import SearchDocument, SearchDocumentTerritory, SearchIndexState, SearchWord
+from marketplace.search.models import (
+    IndexTask,
+    SearchDocument,
+    SearchDocumentTerritory,
+    SearchIndexState,
+    SearchWord,
+)
 from marketplace.search.queries import SearchHit, SearchParams, SearchResult, TextQuery, Wording
 from marketplace.vocabulary.rules import Vocabulary
 
@@ -63,6 +70,17 @@ class PostgresBackend:
 
     def search(self, params: SearchParams, vocabulary: Vocabulary,
                spelling_words: Callable[[], list[str]] | None = None) -> SearchResult:
+        try:
+            return self._search_or_cached(params, vocabulary, spelling_words)
+        except sa.exc.DBAPIError as exc:
+            if not _undefined_table(exc):
+                raise
+            db.session.rollback()
+            log.error("search index table missing (%s): run `flask search rebuild`", _first_line(exc.orig))
+            raise IndexUnavailable("missing") from exc
+
+    def _search_or_cached(self, params: SearchParams, vocabulary: Vocabulary,
+                          spelling_words: Callable[[], list[str]] | None) -> SearchResult:
         if (params.q or "").strip():
             return self._search(params, vocabulary, spelling_words)
         # Searches without words (the landing page of the search) are kept per version of the index,
@@ -94,21 +112,29 @@ class PostgresBackend:
             match = _match(text_query, all_clauses=False)
             total, facets, found = self._matches(params, text_query, filters + match, sort, page)
             relaxed = bool(total)
-        if not total and not self.usable():
-            raise IndexUnavailable("missing")
+        if not total and (damage := self._damage(needed=(D, T, SearchIndexState))):  # without words: incomplete
+            raise IndexUnavailable(damage)
         last = queries.clamp_page(page, total, params.per_page)
         if page > last:  # past the end: the last page
             page = last
             if total:
                 total, facets, found = self._matches(params, text_query, filters + match, sort, page)
 
-        suggestion = queries.spelling_suggestion(
-            q, total,
-            suggest=lambda: self.suggest(q, vocabulary, spelling_words() if spelling_words else ()),
-            count=lambda corrected: self._count_text(queries.parse_query(corrected, vocabulary), filters))
+        incomplete = False
+        try:
+            with savepoint():
+                suggestion = queries.spelling_suggestion(
+                    q, total,
+                    suggest=lambda: self.suggest(q, vocabulary, spelling_words() if spelling_words else ()),
+                    count=lambda corrected: self._count_text(queries.parse_query(corrected, vocabulary), filters))
+        except sa.exc.DBAPIError as exc:  # the words table is gone: results without suggestions
+            if not _undefined_table(exc):
+                raise
+            log.error("search index incomplete (%s): run `flask search rebuild`", _first_line(exc.orig))
+            suggestion, incomplete = None, True
         return SearchResult(hits=self._hits(found, text_query), total=total, page=page,
                             per_page=params.per_page, sort=sort, facets=facets, relaxed=relaxed,
-                            suggestion=suggestion, expanded=text_query.expanded)
+                            suggestion=suggestion, expanded=text_query.expanded, incomplete=incomplete)
 
     def _matches(self, params: SearchParams, text_query: TextQuery, conditions: list, sort: str, page: int):
         """In one statement (the matching rows are read once): their number, the facet counts, and
@@ -223,7 +249,21 @@ class PostgresBackend:
     # --- writing (the single writer, indexing.py) -----------------------------------------------
 
     def usable(self) -> bool:
-        return db.session.get(SearchIndexState, NAME) is not None
+        return self._damage() is None
+
+    def _damage(self, needed=None) -> str | None:
+        """Why the index cannot serve as it is (the writer then rebuilds it), or None: one of its tables
+        (`needed`: all) missing (dropped by hand, say), never built, or emptied while listings are public."""
+        missing = _missing_tables(needed or INDEX_MODELS)
+        if missing:
+            return f"table {', '.join(missing)} missing"
+        if db.session.get(SearchIndexState, NAME) is None:
+            return "missing"
+        if db.session.scalar(sa.select(D.listing_id).limit(1)) is None and db.session.scalar(
+                sa.select(Listing.id).where(Listing.status.in_(PUBLIC_STATUSES),
+                                            ~sa.exists().where(IndexTask.listing_id == Listing.id)).limit(1)):
+            return "empty"  # a public listing not waiting for the writer, and no document at all
+        return None
 
     @contextlib.contextmanager
     def updating(self):
@@ -240,6 +280,7 @@ class PostgresBackend:
         """Empty the tables and fill them again in the caller's transaction: searches read the old
         rows until it commits (DELETE, not TRUNCATE, which would block them meanwhile)."""
         try:
+            _create_missing_tables()
             for model in (T, D, W):
                 db.session.execute(sa.delete(model))
             builder = _Builder()
@@ -266,6 +307,42 @@ class PostgresBackend:
 
     def location(self) -> str:
         return "PostgreSQL (table search_document)"
+
+
+# --- the tables themselves ---------------------------------------------------------------------
+
+UNDEFINED_TABLE = "42P01"  # SQLSTATE undefined_table
+INDEX_MODELS = (D, T, W, SearchIndexState)  # in the order they are created
+
+
+def _undefined_table(exc: sa.exc.DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == UNDEFINED_TABLE
+
+
+def _first_line(error) -> str:
+    return (str(error).strip().splitlines() or [""])[0]
+
+
+def _missing_tables(models=INDEX_MODELS) -> list[str]:
+    names = [model.__tablename__ for model in models]
+    return list(db.session.scalars(sa.text("SELECT name FROM unnest(CAST(:names AS text[])) AS name "
+                                           "WHERE to_regclass(name) IS NULL"), {"names": names}))
+
+
+def _create_missing_tables() -> None:
+    """Create again, in the rebuild's transaction, the index tables someone dropped (as the migration
+    made them: the models declare the same columns and indexes)."""
+    missing = _missing_tables()
+    if not missing:
+        return
+    log.warning("search index tables missing, created again: %s", ", ".join(missing))
+    connection = db.session.connection()
+    if D.__tablename__ in missing and T.__tablename__ not in missing:
+        T.__table__.drop(connection)  # its foreign key went with the documents: make both again
+        missing.append(T.__tablename__)
+    for model in INDEX_MODELS:
+        if model.__tablename__ in missing:
+            model.__table__.create(connection)
 
 
 # --- query pieces -------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from datetime import UTC
 from pathlib import Path
 
 from markupsafe import Markup, escape
-from whoosh import highlight, qparser
+from whoosh import highlight
 from whoosh.query import And, Every, Or, Phrase, Query, Term
 from whoosh.sorting import FieldFacet, FunctionFacet, ScoreFacet
 from whoosh.spelling import Corrector, ListCorrector
@@ -316,26 +316,28 @@ class _Best(Corrector):
 
 def suggest(searcher, q: str, vocabulary: Vocabulary, extra_words: list[str] = ()) -> str | None:
     """The query with its unknown words replaced by the nearest words of the listings (or of the
-    thesaurus), or None."""
-    parser = qparser.QueryParser("spell", searcher.schema, plugins=[qparser.WhitespacePlugin()])
-    parsed = parser.parse(q)
+    thesaurus), or None. Word by word, each at its place in the query, as the PostgreSQL backend:
+    Whoosh's own correct_query loses the place of a word its analyzer cuts in several (`alert("x1")`)
+    and raised a TypeError on it (a 500 on the search page)."""
     thesaurus = queries.thesaurus_tokens(q, vocabulary)
 
     def in_listings(terms: list[str]) -> bool:
         return any(searcher.doc_frequency(f, t) for f in TEXT_FIELDS for t in terms)
 
-    unknown = [("spell", t.text) for t in parsed.all_tokens() if not queries.is_known(t.text, thesaurus, in_listings)]
+    unknown = [(word, start, end) for word, start, end in queries.suggestion_words(q)
+               if not queries.is_known(word, thesaurus, in_listings)]
     if not unknown:
         return None
     correctors = [_NearestFirst(searcher.reader(), "spell")]
     if extra_words:
         correctors.append(ListCorrector(list(extra_words)))
     corrector = _Best(correctors)
-    correction = searcher.correct_query(parsed, q, correctors={"spell": corrector}, terms=unknown,
-                                        maxdist=queries.SPELLING_DISTANCE, prefix=1)
-    if not correction.tokens:
-        return None
-    return correction.string
+    corrections = {}
+    for word, start, end in unknown:
+        found = corrector.suggest(word, limit=1, maxdist=queries.SPELLING_DISTANCE, prefix=1)
+        if found:
+            corrections[(start, end)] = found[0]
+    return queries.replace_words(q, corrections) if corrections else None
 
 
 # --- the search ---------------------------------------------------------------------------------
