@@ -4,13 +4,14 @@ does what (session.can_view / is_run_by, lot_can_view, lot.is_given_by, lot_show
 one service call, committed at once, rolled back when the service refuses it."""
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
 from flask import current_app, g, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
-from marketplace.api import serializers
+from marketplace.api import params, serializers
 from marketplace.api.auth import require_token
 from marketplace.api.errors import ApiError
 from marketplace.api.views import bp
@@ -29,7 +30,11 @@ PROBLEM_FIELDS = {"quantity_missing": "quantity", "quantity_above_lot": "quantit
 BID_FIELDS = frozenset({"unit_price_eur", "quantity", "message", "interest"})
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 64
+# 1 to 64 printable ASCII characters, no space at either end (the pattern the document gives).
+IDEMPOTENCY_KEY = re.compile(r"[!-~]([ -~]{0,%d}[!-~])?" % (MAX_KEY_LENGTH - 2))
 MAX_MESSAGE_LENGTH = 2000
+# A decimal written as text: "12.5", "12,5", "-1 500" (spaces or narrow no-break spaces between the digits).
+DECIMAL_TEXT = re.compile("[+-]?[0-9][0-9 \u202f]*([.,][0-9]+)?")
 QUANTITY_STEP = Decimal("0.001")  # the column's precision: a finer quantity would be rounded, maybe to 0
 
 
@@ -68,8 +73,11 @@ def _decimal(value, field: str, fields: dict) -> Decimal | None:
     if isinstance(value, bool):
         fields[field] = ["un nombre est attendu"]
         return None
+    if isinstance(value, str) and not DECIMAL_TEXT.fullmatch(value):  # the document's pattern, nothing looser
+        fields[field] = ["un nombre est attendu"]
+        return None
     try:
-        number = Decimal(value.strip().replace(",", ".").replace("\u202f", "").replace(" ", "")
+        number = Decimal(value.replace(",", ".").replace("\u202f", "").replace(" ", "")
                          if isinstance(value, str) else str(value))
     except (InvalidOperation, ValueError):
         fields[field] = ["un nombre est attendu"]
@@ -182,10 +190,11 @@ def place_bid(lot_id):
     Idempotency-Key returns the bid already stored (200) instead of storing a second one (201)."""
     lot = _lot(lot_id)
     user = g.api_user
-    client_key = request.headers.get(IDEMPOTENCY_HEADER, "").strip() or None
-    if client_key is not None and (len(client_key) > MAX_KEY_LENGTH or not client_key.isprintable()):
+    client_key = request.headers.get(IDEMPOTENCY_HEADER) or None
+    if client_key is not None and not IDEMPOTENCY_KEY.fullmatch(client_key):
         raise ApiError(422, "invalid", "Clé d'idempotence invalide.",
-                       {IDEMPOTENCY_HEADER: [f"{MAX_KEY_LENGTH} caractères imprimables au plus"]})
+                       {IDEMPOTENCY_HEADER: [f"1 à {MAX_KEY_LENGTH} caractères ASCII imprimables, sans espace "
+                                             "au début ni à la fin"]})
     body = _body(BID_FIELDS)
     fields: dict[str, list[str]] = {}
     interest = body.get("interest", False)
@@ -312,10 +321,7 @@ def follow_up_rounds():
 
 
 def _page() -> int:
-    try:
-        return max(int(request.args.get("page", 1)), 1)
-    except ValueError:
-        raise ApiError(422, "invalid", "page est un entier.")
+    return params.integer("page", 1, maximum=params.MAX_PAGE)
 
 
 @bp.get("/synergies")

@@ -1,6 +1,9 @@
 """The OpenAPI 3.1 document of /api/v1, written by hand next to the views it describes."""
 from __future__ import annotations
 
+import copy
+
+from marketplace.api.params import MAX_ID, MAX_PAGE, MAX_RADIUS_KM
 from marketplace.auctions.models import (
     AWARD_STATUSES,
     BID_STATUSES,
@@ -18,6 +21,9 @@ from marketplace.synergies.models import STAGES as SYNERGY_STAGES
 from marketplace.synergies.services import BENEFIT_FIGURES
 
 ERROR = {"$ref": "#/components/schemas/Error"}
+# Query parameters: the API refuses (422) what falls outside these bounds (marketplace/api/params.py).
+PAGE = {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}}
+TERRITORY = {"name": "territory", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
 
 
 def _error_responses(*codes: int) -> dict:
@@ -55,8 +61,15 @@ LISTING_INPUT = {
 
 def document(base_url: str) -> dict:
     doc = _listings_document(base_url)
-    doc["paths"].update(AUCTION_PATHS)
+    doc["paths"].update(copy.deepcopy(AUCTION_PATHS))
     doc["components"]["schemas"].update(AUCTION_SCHEMAS)
+    # Any request, a read too, is refused with a 400 when its query or body holds a NUL character
+    # (marketplace/__init__.py, _refuse_nul_characters).
+    for item in doc["paths"].values():
+        for operation in item.values():
+            operation["responses"].setdefault("400", {
+                "description": "Requête illisible (caractère nul, corps qui n'est pas du JSON)",
+                "content": {"application/json": {"schema": ERROR}}})
     return doc
 
 
@@ -80,11 +93,12 @@ def _listings_document(base_url: str) -> dict:
                     "parameters": [
                         {"name": "kind", "in": "query", "schema": {"type": "string", "enum": list(KINDS)}},
                         {"name": "category", "in": "query", "schema": {"type": "string", "enum": list(CATEGORIES)}},
-                        {"name": "territory", "in": "query", "schema": {"type": "integer"}},
+                        TERRITORY,
                         {"name": "q", "in": "query", "schema": {"type": "string"}},
                         {"name": "postcode", "in": "query", "schema": {"type": "string", "pattern": "^[0-9]{5}$"}},
-                        {"name": "radius_km", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-                        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                        {"name": "radius_km", "in": "query", "schema": {"type": "integer", "minimum": 1,
+                                                                         "maximum": MAX_RADIUS_KM}},
+                        PAGE,
                         {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                                         "maximum": 100}},
                     ],
@@ -129,12 +143,13 @@ def _listings_document(base_url: str) -> dict:
                         {"name": "kind", "in": "query", "schema": {"type": "string", "enum": list(KINDS)}},
                         {"name": "category", "in": "query", "schema": {"type": "string", "enum": list(CATEGORIES)}},
                         {"name": "chapter", "in": "query", "schema": {"type": "string", "pattern": "^[0-9]{2}$"}},
-                        {"name": "territory", "in": "query", "schema": {"type": "integer"}},
+                        TERRITORY,
                         {"name": "postcode", "in": "query", "schema": {"type": "string", "pattern": "^[0-9]{5}$"}},
-                        {"name": "radius_km", "in": "query", "schema": {"type": "number", "minimum": 1}},
+                        {"name": "radius_km", "in": "query", "schema": {"type": "number", "minimum": 1,
+                                                                         "maximum": MAX_RADIUS_KM}},
                         {"name": "sort", "in": "query", "schema": {"type": "string",
                                                                     "enum": ["relevance", "newest", "distance"]}},
-                        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                        PAGE,
                         {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1,
                                                                         "maximum": 100}},
                     ],
@@ -150,7 +165,7 @@ def _listings_document(base_url: str) -> dict:
             "/notifications": {
                 "get": {"summary": "Notifications du compte, les plus récentes d'abord",
                         "parameters": [{"name": "unread", "in": "query", "schema": {"type": "boolean"}},
-                                       {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}}],
+                                       PAGE],
                         "responses": {"200": _json({"type": "object", "properties": {
                             "items": {"type": "array", "items": {"$ref": "#/components/schemas/Notification"}},
                             "total": {"type": "integer"}, "page": {"type": "integer"}}}),
@@ -229,7 +244,7 @@ NULLABLE_NUMBER = {"type": ["number", "null"]}
 DATETIME = {"type": "string", "format": "date-time"}
 NULLABLE_DATETIME = {"type": ["string", "null"], "format": "date-time"}
 COMPANY = {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}}}
-DECIMAL_INPUT = {"type": ["number", "string", "null"],
+DECIMAL_INPUT = {"type": ["number", "string", "null"], "pattern": "^[+-]?[0-9][0-9 \u202f]*([.,][0-9]+)?$",
                  "description": "Nombre JSON ou chaîne décimale (« 12.5 » ou « 12,5 »)"}
 
 AUCTION_PATHS = {
@@ -269,7 +284,7 @@ AUCTION_PATHS = {
                            "reçoit pas d'enchères (not_open) ; 422 : champs invalides.",
             "parameters": [_path_id("lot_id"),
                            {"name": "Idempotency-Key", "in": "header", "required": False,
-                            "schema": {"type": "string", "maxLength": 64},
+                            "schema": {"type": "string", "maxLength": 64, "pattern": "^[!-~]([ -~]{0,62}[!-~])?$"},
                             "description": "Clé choisie par le client, une par enchère voulue"}],
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("BidInput")}}},
             "responses": {"201": _json(_ref("Bid"), "Enchère enregistrée"),
@@ -320,7 +335,7 @@ AUCTION_PATHS = {
     "/synergies": {
         "get": {"summary": "Synergies de l'entreprise de l'appelant et des territoires qu'il anime (toutes : "
                            "administrateurs), les plus récentes d'abord, 50 par page",
-                "parameters": [{"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}}],
+                "parameters": [PAGE],
                 "responses": {"200": _json({"type": "object", "properties": {
                     "items": {"type": "array", "items": _ref("Synergy")}, "page": {"type": "integer"},
                     "per_page": {"type": "integer"}, "total": {"type": "integer"}, "pages": {"type": "integer"}}}),

@@ -1,13 +1,21 @@
 """JSON shapes of the API resources (kept in one place: the OpenAPI document describes them)."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from flask import url_for
 
 from marketplace.matching.explain import reasons_text
 
 
 def _iso(value):
-    return value.isoformat() if value else None
+    """A date as YYYY-MM-DD; a moment as RFC 3339 with its offset (the document's "date-time"): the
+    database keeps UTC without an offset, so a naive datetime is UTC and says so."""
+    if not value:
+        return None
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.isoformat()
 
 
 def listing(item) -> dict:

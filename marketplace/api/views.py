@@ -6,14 +6,14 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.datastructures import MultiDict
 
-from marketplace.api import errors, serializers
+from marketplace.api import errors, params, serializers
 from marketplace.api.auth import require_token
 from marketplace.api.errors import ApiError
-from marketplace.api.openapi import document
+from marketplace.api.openapi import LISTING_INPUT, document
 from marketplace.extensions import csrf, db, limiter
 from marketplace.listings import services as listing_services
 from marketplace.listings.forms import ListingForm
-from marketplace.listings.models import Listing
+from marketplace.listings.models import CATEGORIES, KINDS, Listing
 from marketplace.listings.queries import BrowseFilters, browse_query
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -32,12 +32,40 @@ def _json_body() -> dict:
     unknown = sorted(set(body) - LISTING_FIELDS - {"submit"})
     if unknown:
         raise ApiError(422, "unknown_fields", "Champs inconnus.", {k: "champ inconnu" for k in unknown})
+    wrong = {key: "attendu : " + " ou ".join(JSON_TYPE_NAMES[t] for t in _types(key))
+             for key, value in body.items() if not any(_is_json_type(value, t) for t in _types(key))}
+    if wrong:  # the document's types: "12" is not a number, 1 is not a title
+        raise ApiError(422, "invalid", "Valeur invalide.", wrong)
+    unknown_values = {key: "l'une des valeurs " + ", ".join(str(v) for v in enum if v is not None)
+                      for key, value in body.items()
+                      if (enum := LISTING_INPUT["properties"][key].get("enum")) is not None and value not in enum}
+    if unknown_values:  # "" is not a unit, whereas null says "no unit"
+        raise ApiError(422, "invalid", "Valeur invalide.", unknown_values)
     for key, value in body.items():
-        if value is not None and not isinstance(value, (str, int, float, bool)):
-            raise ApiError(422, "invalid", "Valeur invalide.", {key: "une valeur simple est attendue"})
         if isinstance(value, str) and "\x00" in value:  # PostgreSQL text cannot hold it: never a 500
             raise ApiError(422, "invalid", "Valeur invalide.", {key: "caractère nul interdit"})
     return body
+
+
+JSON_TYPE_NAMES = {"string": "une chaîne", "number": "un nombre", "integer": "un entier", "boolean": "true ou false",
+                   "null": "null"}
+
+
+def _types(key: str) -> list[str]:
+    declared = LISTING_INPUT["properties"][key]["type"]
+    return [declared] if isinstance(declared, str) else declared
+
+
+def _is_json_type(value, name: str) -> bool:
+    if name == "null":
+        return value is None
+    if name == "boolean":
+        return isinstance(value, bool)
+    if name == "string":
+        return isinstance(value, str)
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) if name == "integer" else isinstance(value, (int, float))
 
 
 def _form(body: dict, company, current: Listing | None = None) -> ListingForm:
@@ -71,19 +99,12 @@ def _listing(listing_id: int) -> Listing:
 @bp.get("/listings")
 @require_token
 def list_listings():
-    args = request.args
-    if args.get("kind") not in (None, "", "offer", "need"):
-        raise ApiError(422, "invalid", "Filtre invalide.", {"kind": "offer ou need"})
-    try:
-        page = max(int(args.get("page", 1)), 1)
-        per_page = min(max(int(args.get("per_page", 20)), 1), 100)
-        territory = int(args["territory"]) if args.get("territory") else None
-        radius = int(args["radius_km"]) if args.get("radius_km") else None
-    except ValueError:
-        raise ApiError(422, "invalid", "page, per_page, territory et radius_km sont des entiers.")
-    filters = BrowseFilters(kind=args.get("kind") or None, category=args.get("category") or None,
-                            territory_id=territory, q=args.get("q") or None, postcode=args.get("postcode") or None,
-                            radius_km=radius)
+    page = params.integer("page", 1, maximum=params.MAX_PAGE)
+    per_page = params.integer("per_page", 20, maximum=100)
+    filters = BrowseFilters(kind=params.choice("kind", KINDS), category=params.choice("category", CATEGORIES),
+                            territory_id=params.integer("territory"), q=params.text("q", 200),
+                            postcode=params.pattern("postcode", r"[0-9]{5}", "5 chiffres"),
+                            radius_km=params.integer("radius_km", maximum=params.MAX_RADIUS_KM))
     query, _place = browse_query(filters)
     pagination = db.paginate(query, page=page, per_page=per_page, error_out=False)
     return jsonify(serializers.page([serializers.listing(item) for item in pagination.items], pagination))
@@ -171,26 +192,24 @@ def search():
     from marketplace.search.backends import IndexUnavailable, get_backend
     from marketplace.vocabulary import services as vocabulary_services
 
-    args = request.args
-    try:
-        page = max(int(args.get("page", 1)), 1)
-        per_page = min(max(int(args.get("per_page", 20)), 1), 100)
-        territory = int(args["territory"]) if args.get("territory") else None
-        radius = float(args.get("radius_km") or 30)
-    except ValueError:
-        raise ApiError(422, "invalid", "page, per_page, territory et radius_km sont des nombres.")
-    if args.get("kind") not in (None, "", "offer", "need"):
-        raise ApiError(422, "invalid", "Filtre invalide.", {"kind": "offer ou need"})
-    place = reference.locate(args["postcode"]) if args.get("postcode") else None
-    if args.get("postcode") and place is None:
+    q = params.text("q", 200) or ""
+    kind, category = params.choice("kind", KINDS), params.choice("category", CATEGORIES)
+    chapter = params.pattern("chapter", r"[0-9]{2}", "2 chiffres")
+    territory = params.integer("territory")
+    postcode = params.pattern("postcode", r"[0-9]{5}", "5 chiffres")
+    radius = params.number("radius_km", 30, minimum=1, maximum=params.MAX_RADIUS_KM)
+    sort = params.choice("sort", ("relevance", "newest", "distance"))
+    page = params.integer("page", 1, maximum=params.MAX_PAGE)
+    per_page = params.integer("per_page", 20, maximum=100)
+    place = reference.locate(postcode) if postcode else None
+    if postcode and place is None:
         raise ApiError(422, "invalid", "Code postal inconnu.", {"postcode": "code postal inconnu"})
-    params = queries.SearchParams(
-        q=args.get("q", "")[:200], kind=args.get("kind") or None, category=args.get("category") or None,
-        chapter=args.get("chapter") or None, territory_id=territory,
+    search_params = queries.SearchParams(
+        q=q, kind=kind, category=category, chapter=chapter, territory_id=territory,
         latitude=place.latitude if place else None, longitude=place.longitude if place else None,
-        radius_km=radius if place else None, sort=args.get("sort") or None, page=page, per_page=per_page)
+        radius_km=radius if place else None, sort=sort, page=page, per_page=per_page)
     try:
-        result = get_backend().search(params, vocabulary_services.current())
+        result = get_backend().search(search_params, vocabulary_services.current())
     except IndexUnavailable:
         raise ApiError(503, "search_unavailable",
                        "L'index de recherche est indisponible : un administrateur doit lancer flask search rebuild.")
@@ -210,12 +229,9 @@ def notifications():
     from marketplace.notifications.models import Notification
 
     query = sa.select(Notification).where(Notification.user_id == g.api_user.id)
-    if request.args.get("unread") in ("1", "true"):
+    if params.boolean("unread"):
         query = query.where(Notification.read_at.is_(None))
-    try:
-        page = max(int(request.args.get("page", 1)), 1)
-    except ValueError:
-        raise ApiError(422, "invalid", "page est un entier.")
+    page = params.integer("page", 1, maximum=params.MAX_PAGE)
     pagination = db.paginate(query.order_by(Notification.created_at.desc(), Notification.id.desc()),
                              page=page, per_page=50, error_out=False)
     return jsonify(serializers.page([serializers.notification(n) for n in pagination.items], pagination))

@@ -143,3 +143,47 @@ def test_notifications_endpoint_is_per_user(client, world, token):
     assert read["read_at"] is not None
     unread = client.get("/api/v1/notifications?unread=1", headers=alice).get_json()["items"]
     assert first not in [n["id"] for n in unread]
+
+
+def test_moments_are_rfc3339_with_their_offset(client, world, token):
+    """The document says "date-time": a moment without its offset is not one (it was "2026-…T10:00:00")."""
+    item = client.get(f"/api/v1/listings/{world['a_published'].id}", headers=token(world["alice"])).get_json()
+    assert item["updated_at"].endswith("+00:00") and item["published_at"].endswith("+00:00")
+    assert item["available_from"] is None or len(item["available_from"]) == 10  # a date stays a date
+
+
+@pytest.mark.parametrize("method", ["get", "patch"])
+@pytest.mark.parametrize("listing_id", ["2147483648", "99999999999999999999"])
+def test_an_id_past_what_databases_hold_is_404_for_every_method(client, world, token, method, listing_id):
+    """Were 500s: PostgreSQL refuses integers past 2³¹-1, SQLite past 2⁶³-1; then a 405 for PATCH."""
+    response = getattr(client, method)(f"/api/v1/listings/{listing_id}", headers=token(world["alice"]), json={})
+    assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
+    assert client.get(f"/annonces/{listing_id}").status_code == 404
+
+
+@pytest.mark.parametrize("query,field", [
+    ("territory=99999999999999999999", "territory"),  # was a 500 (OverflowError)
+    ("page=99999999999999999999", "page"),  # was a 500 (OFFSET overflow)
+    ("page=0", "page"), ("per_page=101", "per_page"), ("radius_km=0", "radius_km"),
+    ("category=nope", "category"), ("postcode=", "postcode"), ("q=" + "x" * 201, "q"),
+])
+def test_query_parameters_outside_the_document_are_422(client, world, token, query, field):
+    """What the document says of each parameter is what the API accepts (it bent page=0 into 1)."""
+    response = client.get(f"/api/v1/listings?{query}", headers=token(world["alice"]))
+    assert response.status_code == 422 and field in response.get_json()["error"]["fields"], response.get_json()
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"quantity": "12"}, "quantity"),  # a number, as the document says (the form read the text)
+    ({"title": 12345}, "title"),
+    ({"submit": "yes"}, "submit"),
+    ({"unit": ""}, "unit"),  # not a unit: null says "no unit"
+    ({"site_id": 1.5}, "site_id"),
+])
+def test_listing_fields_of_another_type_than_documented_are_422(client, world, token, body, field):
+    listing = world["a_draft"]
+    before = db.session.get(Listing, listing.id).updated_at
+    response = client.patch(f"/api/v1/listings/{listing.id}", headers=token(world["alice"]), json=body)
+    assert response.status_code == 422 and field in response.get_json()["error"]["fields"]
+    db.session.expire_all()
+    assert db.session.get(Listing, listing.id).updated_at == before

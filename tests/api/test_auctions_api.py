@@ -238,6 +238,10 @@ def test_interest_without_price(client, room, people):
     ({"unit_price_eur": 3, "quantity": 2, "message": "x" * 2001}, "message"),
     ({"unit_price_eur": 3, "quantity": 2, "company_id": 1}, "company_id"),
     ({"unit_price_eur": 3, "quantity": 2, "message": "nul \x00 ici"}, "message"),
+    # Text the document's pattern refuses (Python's Decimal read them: "1e3" was 1000, "1_0" was 10).
+    ({"unit_price_eur": "1e3", "quantity": 2}, "unit_price_eur"),
+    ({"unit_price_eur": 3, "quantity": "1_0"}, "quantity"),
+    ({"unit_price_eur": " 3", "quantity": 2}, "unit_price_eur"),
 ])
 def test_bad_bid_bodies_are_422_with_fields_and_store_nothing(client, room, people, body, field):
     present(room)
@@ -260,6 +264,8 @@ def test_unreadable_bid_bodies_are_400(client, room, people):
     assert too_long.status_code == 422 and "Idempotency-Key" in too_long.get_json()["error"]["fields"]
     control = bid(client, people["u1"], room["lot"].id, key="abc\x01")
     assert control.status_code == 422 and "Idempotency-Key" in control.get_json()["error"]["fields"]
+    accented = bid(client, people["u1"], room["lot"].id, key="clé-1".encode().decode("latin-1"))
+    assert accented.status_code == 422  # printable ASCII, as the document says
     assert count_bids() == 0
 
 
