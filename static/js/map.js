@@ -6,6 +6,12 @@
   if (!el || typeof L === "undefined") { return; }
   var lat = parseFloat(el.getAttribute("data-lat")), lon = parseFloat(el.getAttribute("data-lon"));
   var map = L.map(el, { scrollWheelZoom: false }).setView([lat, lon], 10);
+  // Leaflet reads a string tooltip as HTML: names typed by people (a site's commune) go in as text.
+  function text(value) {
+    var span = document.createElement("span");
+    span.textContent = value || "";
+    return span;
+  }
   L.control.scale({ imperial: false }).addTo(map);
   var tiles = el.getAttribute("data-tiles");
   if (tiles) {
@@ -15,9 +21,9 @@
     var places = data ? JSON.parse(data.textContent) : [];
     places.forEach(function (p) {
       L.circleMarker([p[0], p[1]], { radius: 2, color: "#8a9a91", weight: 1, fillOpacity: 0.6 })
-        .bindTooltip(p[2]).addTo(map);
+        .bindTooltip(text(p[2])).addTo(map);
     });
   }
   L.circleMarker([lat, lon], { radius: 9, color: "#1f6f4a", weight: 3, fillColor: "#1f6f4a", fillOpacity: 0.4 })
-    .bindTooltip(el.getAttribute("data-label"), { permanent: true, direction: "top" }).addTo(map);
+    .bindTooltip(text(el.getAttribute("data-label")), { permanent: true, direction: "top" }).addTo(map);
 })();

@@ -55,6 +55,13 @@
     return a;
   }
 
+  // Leaflet reads a string tooltip as HTML: company and site names go in as text.
+  function text(value) {
+    var span = document.createElement("span");
+    span.textContent = value;
+    return span;
+  }
+
   var bounds = [];
   var sites = L.layerGroup(), resources = L.layerGroup(), synergies = L.layerGroup();
   var where = {};
@@ -63,7 +70,7 @@
     where[s[0]] = [s[1], s[2]];
     bounds.push([s[1], s[2]]);
     L.circleMarker([s[1], s[2]], { radius: 6, color: GREEN, weight: 2, fillColor: GREEN, fillOpacity: 0.35 })
-      .bindTooltip(s[3] + " · " + s[4]).addTo(sites);
+      .bindTooltip(text(s[3] + " · " + s[4])).addTo(sites);
   });
   m.resources.forEach(function (r) {
     // [site id, offers, needs, [[listing id, kind, title], …]]
