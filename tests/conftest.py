@@ -468,6 +468,15 @@ def login(client, user, password=PASSWORD):
     return response
 
 
+def open_session(client, user):
+    """A session for `user` without the log-in form: an unconfirmed account can no longer log in, but a
+    session opened before confirmation became required (or an address unconfirmed since) may exist."""
+    with client.session_transaction() as session:
+        session["_user_id"] = user.get_id()
+        session["_fresh"] = True
+    client.get("/compte/profil")  # a page with a form: the session gets its CSRF token
+
+
 @pytest.fixture
 def world(make_territory, make_company, make_user, make_listing):
     """Two territories, two companies in the first, one in the second, every role, listings in every state."""

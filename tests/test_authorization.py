@@ -18,6 +18,12 @@ def notification_centre(request):
     then auctions in t1 (see _auctions)."""
     if "world" not in request.fixturenames:
         return
+    enrich(request.getfixturevalue("world"), request.getfixturevalue("make_listing"))
+
+
+def enrich(world, make_listing):
+    """Add to `world` what the matrices use: Alice's notification centre, the auctions, and the objects
+    of each feature's tests/<feature>/authorization.py."""
     import sqlalchemy as sa
 
     from marketplace.extensions import db
@@ -25,13 +31,12 @@ def notification_centre(request):
     from marketplace.notifications.models import Notification
     from marketplace.notifications.services import mute_category
 
-    world = request.getfixturevalue("world")
     alice = world["alice"]
     world["alice_notification"] = db.session.scalar(sa.select(Notification).where(Notification.user_id == alice.id))
     world["alice_alert"] = create_saved_search(alice, {"query": "drêches"})
     world["alice_mute"] = mute_category(alice, "energy")
     db.session.commit()
-    _auctions(world, request.getfixturevalue("make_listing"))
+    _auctions(world, make_listing)
     for extension in EXTENSIONS:
         if hasattr(extension, "setup"):
             extension.setup(world)
