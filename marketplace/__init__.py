@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask, render_template, request, session
 from flask_babel import get_locale
 from flask_login import current_user
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from marketplace.config import load_config
 from marketplace.extensions import (
@@ -57,6 +57,9 @@ def create_app(config: dict | None = None) -> Flask:
     mail.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
+    from marketplace import lazy_text
+
+    lazy_text.install()  # lazy strings are text: what someone typed, interpolated, is escaped in pages
     limiter.init_app(app)
 
     from marketplace.jobs import configure as configure_jobs
@@ -64,7 +67,9 @@ def create_app(config: dict | None = None) -> Flask:
     configure_jobs(app.config)
 
     _sqlite_pragmas(app)
+    _postgresql_lock_timeout(app)
     _register_models()
+    _bound_url_integers(app)
     _register_blueprints(app)
     _register_error_pages(app)
     _register_request_guards(app)
@@ -82,6 +87,7 @@ def _register_models():
     import marketplace.api.models  # noqa: F401
     import marketplace.auctions.models  # noqa: F401
     import marketplace.conversations.models  # noqa: F401
+    import marketplace.jobs  # noqa: F401 - UnfinishedJob
     import marketplace.listings.models  # noqa: F401
     import marketplace.matching.models  # noqa: F401
     import marketplace.notifications.models  # noqa: F401
@@ -107,8 +113,61 @@ def _sqlite_pragmas(app: Flask):
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={_busy_timeout_ms(app)}")
             cursor.close()
+
+
+def _busy_timeout_ms(app: Flask) -> int:
+    """DATABASE_BUSY_TIMEOUT in milliseconds, read as each connection opens."""
+    return max(int(float(app.config["DATABASE_BUSY_TIMEOUT"]) * 1000), 0)
+
+
+def _postgresql_lock_timeout(app: Flask):
+    """On PostgreSQL, a statement waiting for a lock gives up after DATABASE_BUSY_TIMEOUT (lock_timeout)
+    instead of waiting for ever: the request answers 503 (marketplace/busy.py), a job is retried."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgres"):
+        return
+    import sqlalchemy as sa
+
+    with app.app_context():
+        engine = db.engine
+
+        @sa.event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection, _record):
+            autocommit = dbapi_connection.autocommit
+            dbapi_connection.autocommit = True  # a SET inside the first transaction would be rolled back
+            try:
+                with dbapi_connection.cursor() as cursor:
+                    cursor.execute(f"SET lock_timeout = {_busy_timeout_ms(app)}")
+            finally:
+                dbapi_connection.autocommit = autocommit
+
+
+MAX_URL_INTEGER = 2**31 - 1  # the largest id PostgreSQL's integer columns hold
+
+
+def digits_at_most(limit: int) -> str:
+    """A regular expression for the decimal numbers from 0 to `limit` (leading zeros allowed)."""
+    digits = str(limit)
+    parts = [rf"\d{{1,{len(digits) - 1}}}"] if len(digits) > 1 else []
+    for position, digit in enumerate(digits):
+        if digit != "0":
+            rest = len(digits) - position - 1
+            parts.append(digits[:position] + f"[0-{int(digit) - 1}]" + (rf"\d{{{rest}}}" if rest else ""))
+    return "|".join([*parts, digits])
+
+
+def _bound_url_integers(app: Flask):
+    """`<int:…>` in every URL stops at the largest id a database holds: a larger number matches no
+    route (404, whatever the method), where PostgreSQL would refuse it (integer out of range) and
+    SQLite overflow past 64 bits (a 500). In the pattern rather than as a maximum: a value refused
+    after matching makes werkzeug answer 405 with the methods of the other routes of the same path."""
+    from werkzeug.routing import IntegerConverter
+
+    class BoundedIntegerConverter(IntegerConverter):
+        regex = f"(?:{digits_at_most(MAX_URL_INTEGER)})"
+
+    app.url_map.converters["int"] = BoundedIntegerConverter
 
 
 def _register_blueprints(app: Flask):
@@ -143,9 +202,8 @@ def _register_blueprints(app: Flask):
     login_manager.login_message = lazy_gettext("Connectez-vous pour accéder à cette page.")
 
     @login_manager.user_loader
-    def load_user(user_id: str):
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-        return user if user and user.is_active else None
+    def load_user(session_id: str):
+        return User.for_session(session_id)
 
 
 def _register_error_pages(app: Flask):
@@ -168,6 +226,17 @@ def _register_error_pages(app: Flask):
         db.session.rollback()
         return render_template("errors/500.html", code=500), 500
 
+    import sqlalchemy as sa
+
+    from marketplace import busy
+
+    @app.errorhandler(sa.exc.DBAPIError)
+    def database_error(error):
+        """A lock held too long by another connection: 503 "try again", with the form to send again."""
+        if busy.is_database_busy(error):
+            return busy.response(error)
+        return internal_error(error)
+
 
 def _register_request_guards(app: Flask):
     from marketplace import security
@@ -178,10 +247,25 @@ def _register_request_guards(app: Flask):
     def _refuse_nul_characters():
         """A NUL character is never meaningful in a form or a query, and PostgreSQL cannot store it
         in text: refuse the request (400) before any view sees it, whatever the database."""
-        from flask import abort
-
         if any("\x00" in value for source in (request.args, request.form) for value in source.values()):
-            abort(400)
+            raise NulCharacterRefused()
+
+
+class NulCharacterRefused(BadRequest):
+    """A NUL character (U+0000) in a form or a query. The 400 page (and the API's error) says so, rather
+    than the generic "the form may have expired", so that the person knows what to remove."""
+
+    @property
+    def description(self) -> str:  # translated when shown, in the reader's language
+        from flask_babel import gettext
+
+        return gettext("Le texte envoyé contient un caractère nul (U+0000), invisible, que le site ne peut pas "
+                       "enregistrer : rien n'a été enregistré. Revenez en arrière, retirez ce caractère (il vient "
+                       "souvent d'un copier-coller depuis un PDF ou un tableur) et renvoyez le formulaire.")
+
+    @property
+    def user_message(self) -> str:
+        return self.description
 
 
 def _register_template_helpers(app: Flask):

@@ -14,6 +14,10 @@ class Defaults:
 
     SECRET_KEY = None  # generated once per instance folder, see `_secret_key`
     DATABASE_URL = None  # default: SQLite file in the instance folder
+    # Seconds a statement waits for a lock another connection holds (SQLite's busy timeout, PostgreSQL's
+    # lock_timeout) before the request answers 503 "database busy, try again" (a job is retried). Keep
+    # it below the web server's timeout (deploy/gunicorn.conf.py: 60 s).
+    DATABASE_BUSY_TIMEOUT = 30
     SQLALCHEMY_TRACK_MODIFICATIONS = False
     MAX_CONTENT_LENGTH = 25 * 1024 * 1024  # a form with several photos
     MAX_PHOTO_BYTES = 8 * 1024 * 1024
@@ -57,12 +61,20 @@ class Defaults:
 
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_ENABLED = True
+    # Per-address log-in lockout (accounts/lockout.py): after LOGIN_MAX_FAILURES wrong passwords for one
+    # address within LOGIN_FAILURE_WINDOW_MINUTES, it cannot log in for LOGIN_LOCK_MINUTES.
+    LOGIN_MAX_FAILURES = 10
+    LOGIN_FAILURE_WINDOW_MINUTES = 15
+    LOGIN_LOCK_MINUTES = 15
 
     HUEY_IMMEDIATE = False
     # Default: SQLite file in the instance folder. Several consumers: redis://host:6379/0 or
     # postgresql://user@host/db (tables HUEY_TABLE_PREFIX_task, …, created on first use). docs/queue.md
     HUEY_URL = None
     HUEY_TABLE_PREFIX = "huey_queue"
+    # A durable job (matching) not done this long after it was queued is queued again (doubling at
+    # each try): its worker died, or it waited longer in the queue, and then the copy ends at once.
+    JOB_LEASE_MINUTES = 15
 
     EMAIL_TOKEN_MAX_AGE = 3 * 24 * 3600  # confirmation and invitation links
     RESET_TOKEN_MAX_AGE = 2 * 3600
@@ -156,7 +168,7 @@ def load_config(overrides: dict | None = None) -> dict:
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = _secret_key(instance)
     if config["DATABASE_URL"].startswith("sqlite"):
-        config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30}})
+        config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": config["DATABASE_BUSY_TIMEOUT"]}})
     else:
         config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
     return config

@@ -32,7 +32,7 @@ from marketplace.companies.services import add_site, create_company
 from marketplace.conversations.services import reply, respond
 from marketplace.extensions import db
 from marketplace.listings import services
-from marketplace.jobs import enqueue_after_commit
+from marketplace.jobs import enqueue_after_commit, forget_after_commit
 from marketplace.listings.models import Listing, ListingEvent
 from marketplace.matching.tasks import match_listing
 from marketplace.search.tasks import apply_index_tasks
@@ -635,7 +635,7 @@ def load(force: bool = False) -> list[tuple[str, str, str]] | None:
     # invented companies at .example addresses they would only bury the developer's own mail in
     # /dev/mail. Matches are still computed (they show on the listing pages), silently.
     db.session.execute(sa.delete(OutgoingEmail))
-    db.session.info.pop("after_commit_tasks", None)
+    forget_after_commit(db.session())
     published = db.session.scalars(sa.select(Listing.id).where(Listing.status == "published")).all()
     for listing_id in published:
         enqueue_after_commit(db.session(), match_listing, listing_id, False)

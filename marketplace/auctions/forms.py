@@ -12,7 +12,6 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
-    DecimalField,
     HiddenField,
     IntegerField,
     SelectField,
@@ -25,21 +24,11 @@ from marketplace import labels
 from marketplace.auctions import rules
 from marketplace.auctions.labels import MODES, RETRACT_REASONS
 from marketplace.companies.forms import MultiCheckboxField
+from marketplace.fields import FiniteDecimalField, YearsBetween
 
 
 def _zone() -> ZoneInfo:
     return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
-
-
-class FiniteDecimalField(DecimalField):
-    """A decimal field that refuses "NaN" and "Infinity": Python's Decimal parses them, and comparing
-    them later (validators, rules) raises instead of failing validation."""
-
-    def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        if self.data is not None and not self.data.is_finite():
-            self.data = None
-            raise ValueError(self.gettext("Not a valid decimal value."))
 
 
 def to_utc(local: datetime | None) -> datetime | None:
@@ -58,9 +47,10 @@ class SessionForm(FlaskForm):
     title = StringField(_l("Titre"), validators=[InputRequired(), Length(min=3, max=160)])
     territory_id = SelectField(_l("Territoire"), coerce=int, choices=[])
     mode = SelectField(_l("Déroulé"), choices=[])
-    starts_at = DateTimeLocalField(_l("Début"), validators=[InputRequired()], format="%Y-%m-%dT%H:%M")
+    starts_at = DateTimeLocalField(_l("Début"), validators=[InputRequired(), YearsBetween()],
+                                   format="%Y-%m-%dT%H:%M")
     closes_at = DateTimeLocalField(
-        _l("Clôture des enchères"), validators=[Optional()], format="%Y-%m-%dT%H:%M",
+        _l("Clôture des enchères"), validators=[Optional(), YearsBetween()], format="%Y-%m-%dT%H:%M",
         description=_l("Pour un round en ligne ou sous pli : les enchères se terminent à cette heure "
                        "(une enchère de dernière minute prolonge un round en ligne de quelques minutes)."))
     # No Optional(): it would end the checks on an empty place before validate_place runs.
@@ -83,7 +73,8 @@ class SessionForm(FlaskForm):
         return valid
 
     def validate_closes_at(self, field):
-        if self.mode.data != "live" and self.starts_at.data and field.data <= self.starts_at.data:
+        # An unreadable time is already an error of its own (and None here): nothing to compare.
+        if self.mode.data != "live" and self.starts_at.data and field.data and field.data <= self.starts_at.data:
             raise ValidationError(_l("La clôture doit suivre le début."))
 
     def validate_place(self, field):

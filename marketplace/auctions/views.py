@@ -437,7 +437,8 @@ def retract_bid(bid_id):
     form = RetractForm()
     target = url_for("auctions.lot", lot_id=bid.lot_id)
     if not form.validate_on_submit():
-        flash(_("Indiquez le motif du retrait : erreur de saisie ou lot modifié."), "error")
+        flash(_("Indiquez le motif du retrait : erreur de saisie ou lot modifié.") if form.reason.errors
+              else " ".join(str(e) for errs in form.errors.values() for e in errs), "error")
         return redirect(target)
     try:
         services.retract_bid(current_user, bid.id, form.reason.data, form.note.data or "")
@@ -549,7 +550,10 @@ def decide_award(award_id):
     form = AwardForm()
     target = url_for("auctions.lot", lot_id=lot.id)
     if not form.validate_on_submit():
-        abort(400)
+        if set(form.errors) != {"reason"}:
+            abort(400)  # no decision, or a stale form
+        flash(" ".join(str(e) for e in form.reason.errors), "error")  # a reason too long: say so
+        return redirect(target)
     decided = services.decide_award(current_user, award.id, form.decision.data == "confirm", form.reason.data or "")
     if not decided:
         db.session.rollback()

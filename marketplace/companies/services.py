@@ -35,7 +35,10 @@ def _apply_company_fields(company: Company, data: dict) -> None:
     for field in COMPANY_FIELDS:
         if field in data:
             value = data[field]
-            setattr(company, field, value.strip() if isinstance(value, str) else value)
+            value = value.strip() if isinstance(value, str) else value
+            if field == "siret":
+                value = value or None  # no SIRET is NULL: the column is unique, two "" would collide (a 500)
+            setattr(company, field, value)
     if "handled_categories" in data:
         company.handled_categories = " ".join(data["handled_categories"] or [])
     if "treatment_operations" in data:

@@ -2,13 +2,15 @@ from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, TextAreaField
+from wtforms import TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+from marketplace.fields import FiniteDecimalField
 
 
 class RespondForm(FlaskForm):
-    quantity = DecimalField(_l("Quantité souhaitée / proposée"), places=3,
-                            validators=[Optional(), NumberRange(min=0, max=Decimal("1e10"))])
+    quantity = FiniteDecimalField(_l("Quantité souhaitée / proposée"), places=3,
+                                  validators=[Optional(), NumberRange(min=0, max=Decimal("1e10"))])
     message = TextAreaField(_l("Message"), validators=[InputRequired(), Length(min=2, max=5000)],
                             default=_l("Bonjour, je suis intéressé par votre annonce."))
 

@@ -5,7 +5,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (
     DateField,
-    DecimalField,
     HiddenField,
     IntegerField,
     SelectField,
@@ -21,6 +20,7 @@ from wtforms.validators import (
 )
 
 from marketplace import labels, reference
+from marketplace.fields import FiniteDecimalField
 
 
 class ListingForm(FlaskForm):
@@ -32,12 +32,12 @@ class ListingForm(FlaskForm):
         _l("Code déchet"), validators=[Optional(), Length(max=12)],
         description=_l("Facultatif. Tapez un code ou un mot (ex. « palette », « 15 01 03 ») pour chercher."),
     )
-    quantity = DecimalField(_l("Quantité"), places=3, validators=[Optional(), NumberRange(min=0, max=Decimal("1e10"))])
+    quantity = FiniteDecimalField(_l("Quantité"), places=3, validators=[Optional(), NumberRange(min=0, max=Decimal("1e10"))])
     unit = SelectField(_l("Unité"), choices=[])
     frequency = SelectField(_l("Fréquence"), choices=[])
     site_id = SelectField(_l("Site"), coerce=int, choices=[])
     price_mode = SelectField(_l("Prix"), choices=[])
-    unit_price_eur = DecimalField(
+    unit_price_eur = FiniteDecimalField(
         _l("Prix unitaire (€)"), places=2, validators=[Optional(), NumberRange(min=Decimal("-1e7"), max=Decimal("1e7"))],
         description=_l("Positif : le preneur paie. Négatif : vous payez le preneur (cas fréquent pour un déchet)."),
     )

@@ -22,6 +22,7 @@ from markupsafe import Markup
 from marketplace import labels, reference
 from marketplace.accounts.models import Territory
 from marketplace.extensions import db
+from marketplace.files import is_disk_full
 from marketplace.listings import changes as listing_changes_module
 from marketplace.listings import pagecache
 from marketplace.listings import services
@@ -135,7 +136,8 @@ def create():
         site = _chosen_site(form)
         if blobs is not None and site is not None:
             listing = services.create(current_user, company, site, form.data)
-            services.add_photos(listing, blobs)
+            if not _added_photos(form, listing, blobs):
+                return render_template("listings/form.html", form=form, listing=None), 507
             message, category = _("Brouillon enregistré."), "success"
             if request.form.get("submit_for") == "publish":
                 message, category = _submit(listing)
@@ -143,6 +145,23 @@ def create():
             flash(message, category)
             return redirect(url_for("listings.show", listing_id=listing.id))
     return render_template("listings/form.html", form=form, listing=None), (422 if form.errors else 200)
+
+
+def _added_photos(form: ListingForm, listing: Listing, blobs: list[bytes]) -> bool:
+    """Store the photos; on a full disk, roll everything back (the photos written so far go with it)
+    and say so on the form, which keeps what was typed. False then."""
+    try:
+        services.add_photos(listing, blobs)
+    except OSError as exc:
+        if not is_disk_full(exc):
+            raise
+        db.session.rollback()
+        current_app.logger.error("disk full: photos of a listing not stored (%s)", exc)
+        form.photos.errors = [_("Le serveur n'a plus de place pour enregistrer les photos : rien n'a été "
+                                "enregistré. Réessayez plus tard, ou enregistrez l'annonce sans photo et "
+                                "ajoutez-les ensuite.")]
+        return False
+    return True
 
 
 def _publish_message(status: str) -> str:
@@ -175,7 +194,8 @@ def edit(listing_id):
         site = _chosen_site(form)
         if blobs is not None and site is not None:
             services.update(current_user, listing, site, form.data)
-            services.add_photos(listing, blobs)
+            if not _added_photos(form, listing, blobs):
+                return render_template("listings/form.html", form=form, listing=listing), 507
             message, category = _("Annonce enregistrée."), "success"
             if request.form.get("submit_for") == "publish" and listing.status in ("draft", "expired", "withdrawn"):
                 message, category = _submit(listing)

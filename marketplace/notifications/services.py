@@ -43,7 +43,9 @@ def queue_email(recipient: str, kind: str, subject: str, template: str, locale: 
                 extra_headers: dict | None = None, **context) -> OutgoingEmail:
     """Render `email/<template>.txt` and `.html` in the recipient's language and store them for delivery."""
     with force_locale(locale or "fr"):
-        subject = str(subject)  # a lazy string, translated into the recipient's language
+        # A lazy string, translated into the recipient's language, on one line: a title typed with a
+        # line break (an API call, an imported cell) made Flask-Mail refuse the header, for ever.
+        subject = " ".join(str(subject).split())
         context.setdefault("site_name", current_app.config["SITE_NAME"])
         text = render_template(f"email/{template}.txt", subject=subject, **context)
         html = render_template(f"email/{template}.html", subject=subject, **context)

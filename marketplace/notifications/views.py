@@ -36,6 +36,7 @@ from marketplace.notifications.models import (
 
 bp = Blueprint("notifications", __name__)
 PER_PAGE = 30
+MAX_PAGE = 10_000  # as the listing and search pages
 
 
 @bp.app_context_processor
@@ -78,8 +79,9 @@ def _own_notification(notification_id: int) -> Notification:
 @bp.route("/notifications")
 @login_required
 def index():
-    page = db.paginate(services.list_query(current_user.id), page=request.args.get("page", 1, type=int),
-                       per_page=PER_PAGE, error_out=False)
+    # Clamped: a page past any database integer would overflow the query's OFFSET (a 500).
+    number = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
+    page = db.paginate(services.list_query(current_user.id), page=number, per_page=PER_PAGE, error_out=False)
     return render_template("notifications/index.html", page=page, kinds=KIND_SHORT, mutable=MUTABLE_KINDS)
 
 

@@ -9,7 +9,7 @@ from wtforms import BooleanField, DateField, HiddenField, SelectField, StringFie
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
 
 from marketplace import labels as common_labels
-from marketplace.auctions.forms import FiniteDecimalField
+from marketplace.fields import FiniteDecimalField
 from marketplace.synergies import labels, rules
 from marketplace.synergies.services import BENEFIT_FIGURES
 

@@ -26,7 +26,9 @@ CONTENT_FIELDS = ("title", "category", "quantity", "unit", "waste_code", "descri
 DEFAULT_ROWS = 10
 MORE_ROWS = 10
 MAX_ROWS = 200  # one post; a bigger workshop is entered in several goes, or imported
-MAX_FIELD_LENGTH = 8000
+# Longer than any column may be (the description's 8000): a value too long is refused by the row's
+# checks and shown back whole, never silently shortened; the cut only bounds what a forged post holds.
+MAX_FIELD_LENGTH = 20_000
 ROW_FIELD = re.compile(r"^rows-(\d{1,4})-([a-z_]+)$")
 # check_row's columns that describe the company's site: ours come from the database, so an error
 # there is about the company's record, never about what was typed.

@@ -149,11 +149,12 @@ def import_file(workshop_id):
     if form.validate_on_submit():
         try:
             sheet = uploads.receive(form.file.data)
+            token = uploads.keep(sheet)
         except uploads.UploadRefused as refused:
             form.file.errors.append(refused.message)
         else:
             planned = services.plan_import(current_user, workshop, sheet.parsed)
-            confirm_form = ConfirmForm(formdata=None, token=uploads.keep(sheet), publish=True,
+            confirm_form = ConfirmForm(formdata=None, token=token, publish=True,
                                        notify=form.notify.data)
             return render_template("workshops/import_preview.html", workshop=workshop, form=confirm_form,
                                    planned=planned, warnings=sheet.parsed.warnings, filename=sheet.filename,

@@ -56,6 +56,10 @@ def session_form(territory_id, **overrides) -> dict:
     ({"is_online": "", "place": ""}, "place-error"),  # neither a place nor online
     ({"mode": "auction"}, "mode-error"),
     ({"territory_id": "999999"}, "territory_id-error"),  # not a territory of the practitioner
+    # Were 500s: converting year 1 (or 9999) between Paris and UTC overflows.
+    ({"starts_at": "0001-01-01T00:00"}, "starts_at-error"),
+    ({"closes_at": "9999-12-31T23:59"}, "closes_at-error"),
+    ({"closes_at": "demain"}, "closes_at-error"),  # was a 500: None compared with the start
 ])
 def test_session_form_with_bad_input_shows_the_field_errors_and_saves_nothing(room, app, overrides, field_error):
     client = as_user(app, room["practitioner"])

@@ -3,7 +3,7 @@ import re
 
 import sqlalchemy as sa
 
-from marketplace.accounts.models import Company, Site
+from marketplace.accounts.models import Company, Site, User
 from marketplace.extensions import db
 from tests.conftest import SmtpSink, login
 
@@ -101,8 +101,15 @@ def test_invitation_brings_a_colleague_into_the_company(app, client, make_user, 
     path = re.search(r"http://localhost(/entreprises/invitation/\S+)", SmtpSink.text(msg)).group(1)
     colleague_client = app.test_client()
     assert "Créer un compte" in colleague_client.get(path).get_data(as_text=True)
-    colleague = make_user("collegue@port.fr", confirmed=False)
-    login(colleague_client, colleague)
+    # The colleague signs up from the invitation; the confirmation link brings them back to it, logged in.
+    colleague_client.post(f"/compte/inscription?next={path}", data={
+        "full_name": "Gwen Collègue", "email": "collegue@port.fr", "password": "filets-et-casiers-29",
+        "password_again": "filets-et-casiers-29", "accept_terms": "y"})
+    confirm = [m for m in smtp.to("collegue@port.fr") if "Confirmez" in m["Subject"]][0]
+    link = re.search(r"http://localhost(/compte/confirmer/\S+)", SmtpSink.text(confirm)).group(1)
+    assert colleague_client.get(link).location == path
+    assert "invitation</button>" in colleague_client.get(path).get_data(as_text=True)
+    colleague = db.session.scalar(sa.select(User).where(User.email == "collegue@port.fr"))
     assert colleague_client.post(path).status_code == 302
     db.session.expire_all()
     assert colleague.company_id == company.id and colleague.is_confirmed

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from marketplace.conversations.models import Conversation, Message
 from marketplace.extensions import db
-from tests.conftest import SmtpSink, login
+from tests.conftest import SmtpSink, login, open_session
 
 
 def test_respond_opens_conversation_and_mails_owner(app, world, smtp):
@@ -55,7 +55,7 @@ def test_empty_reply_is_refused_and_saves_nothing(app, world):
 def test_unconfirmed_user_cannot_respond(app, world, make_user):
     user = make_user("new@chantier.fr", company=world["c"], confirmed=False)
     client = app.test_client()
-    login(client, user)
+    open_session(client, user)
     response = client.post(f"/annonces/{world['a_published'].id}/repondre", data={"message": "Bonjour"})
     assert response.status_code == 302
     assert "Confirmez votre adresse" in client.get(response.location).get_data(as_text=True)
@@ -69,3 +69,14 @@ def test_owner_marks_listing_reserved_then_closed_after_talks(app, world):
     client.post(f"/annonces/{listing.id}/statut", data={"action": "close"})
     db.session.expire_all()
     assert listing.status == "closed"
+
+
+def test_a_quantity_that_is_no_number_is_refused_not_a_500(app, world):
+    carol = app.test_client()
+    login(carol, world["carol"])
+    before = db.session.scalar(sa.select(sa.func.count()).select_from(Conversation))
+    response = carol.post(f"/annonces/{world['a_published'].id}/repondre", data={"quantity": "sNaN",
+                                                                                 "message": "Nous prenons tout."})
+    assert response.status_code == 422  # was a 500: NumberRange cannot compare a signaling NaN
+    assert "Nous prenons tout." in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Conversation)) == before

@@ -58,6 +58,17 @@ def test_create_with_bad_input_keeps_what_was_typed_and_saves_nothing(client, ow
     assert listings() == []
 
 
+@pytest.mark.parametrize("field", ["quantity", "unit_price_eur"])
+@pytest.mark.parametrize("value", ["sNaN", "NaN", "-Infinity"])
+def test_a_number_that_is_no_number_is_refused_not_a_500(client, owner, field, value):
+    login(client, owner["user"])
+    response = client.post("/annonces/nouvelle", data=form(owner["company"].sites[0].id, **{
+        "price_mode": "priced", "unit_price_eur": "12", field: value}))
+    assert response.status_code == 422  # "sNaN" was a 500: NumberRange cannot compare a signaling NaN
+    assert "valeur décimale valide" in response.get_data(as_text=True)
+    assert listings() == []
+
+
 def test_site_of_another_company_is_refused(client, owner, make_company):
     other = make_company("Autre", "29900")
     login(client, owner["user"])

@@ -162,3 +162,11 @@ def test_moderation_and_pending_are_notifications(app, client, people, make_comp
     moderator.post(f"/annonces/{listing.id}/approuver")
     assert [n.title for n in notifications_of(author, "moderation")] == [
         "Votre annonce doit être modifiée", "Votre annonce est publiée"]
+
+
+def test_a_page_number_past_any_database_integer_shows_an_empty_page(app, client, people):
+    tell(people["farmer"], "message:1", "Premier message")
+    login(client, people["farmer"])
+    for page in ("99999999999999999999", "9223372036854775807", "0", "-3"):
+        response = client.get(f"/notifications?page={page}")
+        assert response.status_code == 200, page  # was a 500: OverflowError (SQLite), out of range (PostgreSQL)
