@@ -12,6 +12,7 @@ from wtforms.validators import (
 
 
 PASSWORD_MIN = 10
+PASSWORD_MAX = 256  # a bound on what the hash is asked to digest, and what the browser lets one type
 
 
 class PasswordStrength:
@@ -28,10 +29,11 @@ class PasswordStrength:
 class SignUpForm(FlaskForm):
     full_name = StringField(_l("Nom et prénom"), validators=[InputRequired(), Length(max=120)])
     email = EmailField(_l("Adresse e-mail professionnelle"), validators=[InputRequired(), Email(), Length(max=254)])
-    password = PasswordField(_l("Mot de passe"), validators=[InputRequired(), PasswordStrength()])
+    password = PasswordField(_l("Mot de passe"), validators=[InputRequired(), Length(max=PASSWORD_MAX), PasswordStrength()])
     password_again = PasswordField(
         _l("Confirmez le mot de passe"),
-        validators=[InputRequired(), EqualTo("password", message=_l("Les deux mots de passe diffèrent."))],
+        validators=[InputRequired(), Length(max=PASSWORD_MAX),
+                    EqualTo("password", message=_l("Les deux mots de passe diffèrent."))],
     )
     accept_terms = BooleanField(
         _l("J'accepte que mes coordonnées professionnelles soient visibles des membres connectés"),
@@ -40,20 +42,21 @@ class SignUpForm(FlaskForm):
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("Adresse e-mail"), validators=[InputRequired(), Email()])
-    password = PasswordField(_l("Mot de passe"), validators=[InputRequired()])
+    email = EmailField(_l("Adresse e-mail"), validators=[InputRequired(), Email(), Length(max=254)])
+    password = PasswordField(_l("Mot de passe"), validators=[InputRequired(), Length(max=PASSWORD_MAX)])
     remember = BooleanField(_l("Rester connecté"))
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField(_l("Adresse e-mail"), validators=[InputRequired(), Email()])
+    email = EmailField(_l("Adresse e-mail"), validators=[InputRequired(), Email(), Length(max=254)])
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField(_l("Nouveau mot de passe"), validators=[InputRequired(), PasswordStrength()])
+    password = PasswordField(_l("Nouveau mot de passe"), validators=[InputRequired(), Length(max=PASSWORD_MAX), PasswordStrength()])
     password_again = PasswordField(
         _l("Confirmez le mot de passe"),
-        validators=[InputRequired(), EqualTo("password", message=_l("Les deux mots de passe diffèrent."))],
+        validators=[InputRequired(), Length(max=PASSWORD_MAX),
+                    EqualTo("password", message=_l("Les deux mots de passe diffèrent."))],
     )
 
 
@@ -64,9 +67,10 @@ class ProfileForm(FlaskForm):
 
 
 class ChangePasswordForm(FlaskForm):
-    current_password = PasswordField(_l("Mot de passe actuel"), validators=[InputRequired()])
-    password = PasswordField(_l("Nouveau mot de passe"), validators=[InputRequired(), PasswordStrength()])
+    current_password = PasswordField(_l("Mot de passe actuel"), validators=[InputRequired(), Length(max=PASSWORD_MAX)])
+    password = PasswordField(_l("Nouveau mot de passe"), validators=[InputRequired(), Length(max=PASSWORD_MAX), PasswordStrength()])
     password_again = PasswordField(
         _l("Confirmez le mot de passe"),
-        validators=[InputRequired(), EqualTo("password", message=_l("Les deux mots de passe diffèrent."))],
+        validators=[InputRequired(), Length(max=PASSWORD_MAX),
+                    EqualTo("password", message=_l("Les deux mots de passe diffèrent."))],
     )

@@ -16,6 +16,7 @@ from wtforms.validators import (
     Optional,
     ValidationError,
 )
+from wtforms.widgets import NumberInput
 
 from marketplace import labels, reference
 from marketplace.territories.rules import parse_codes
@@ -24,12 +25,13 @@ from marketplace.territories.rules import parse_codes
 class TerritoryForm(FlaskForm):
     name = StringField(_l("Nom"), validators=[InputRequired(), Length(max=120)])
     kind = SelectField(_l("Définition"), choices=[])
-    postcodes = TextAreaField(_l("Codes postaux"), validators=[Optional()],
+    postcodes = TextAreaField(_l("Codes postaux"), validators=[Optional(), Length(max=20000)],
                               description=_l("Séparés par des espaces ou des virgules."))
     departements = StringField(_l("Départements"), validators=[Optional(), Length(max=255)],
                                description=_l("Par exemple : 29 56 22"))
     center_postcode = StringField(_l("Code postal du centre"), validators=[Optional(), Length(min=5, max=5)])
-    radius_km = FloatField(_l("Rayon (km)"), validators=[Optional(), NumberRange(min=1, max=500)])
+    radius_km = FloatField(_l("Rayon (km)"), validators=[Optional(), NumberRange(min=1, max=500)],
+                           widget=NumberInput(step="any"))
     dormant_after_days = IntegerField(_l("Annonce dormante après (jours)"), default=60,
                                       validators=[InputRequired(), NumberRange(min=7, max=730)])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)])
@@ -69,4 +71,4 @@ class TerritoryForm(FlaskForm):
 
 
 class AssignPractitionerForm(FlaskForm):
-    email = EmailField(_l("E-mail de l'animateur·rice"), validators=[InputRequired(), Email()])
+    email = EmailField(_l("E-mail de l'animateur·rice"), validators=[InputRequired(), Email(), Length(max=254)])

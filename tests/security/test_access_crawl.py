@@ -8,6 +8,10 @@ each role should get on chosen URLs; this one says what must never happen on any
   details, a password hash …) and each response is searched for them;
 - writing: roles with no rights over Alice's company or the Concarneau territory post to every route
   that acts on an object, with every such object, and the whole database is unchanged afterwards.
+
+The read crawl also checks every form it meets: each free-text field of a POST form says its maximum
+length, so the browser stops the typing there rather than the server refusing it (and, on the inline
+forms that answer by a redirect, dropping what was typed).
 """
 from __future__ import annotations
 
@@ -32,6 +36,10 @@ TABLE_OF_ARGUMENT = {
 FIXED_VALUES = {"code": ["en"], "name": ["thesaurus", "uses", "x"], "postcode": ["29900"],
                 "status": ["declares", "verifies"], "token": ["forged"], "filename": ["x.jpg"]}
 NOT_CRAWLED = {"static", "main.dev_mail", "main.dev_mail_message"}  # files; the development mailbox (404 here)
+
+FORM_RE = re.compile(r"<form\b[^>]*>.*?</form>", re.S | re.I)
+FIELD_RE = re.compile(r"<(input|textarea)\b([^>]*)>", re.I)
+TEXT_TYPES = {"text", "email", "search", "url", "tel", "password"}
 
 EVERYONE = set(ROLES)
 LOGGED_IN = EVERYONE - {"anonymous"}
@@ -140,6 +148,7 @@ def test_no_route_shows_a_role_what_it_may_not_see(app, crawled_world, role, rec
             failures.append(f"{path} ({endpoint}): {response.status_code}")
             continue
         body = response.get_data().decode("utf-8", "replace")
+        failures += [f"{path} ({endpoint}): field {name!r} has no maxlength" for name in unbounded_fields(body)]
         for what, pattern in canaries:
             if pattern.search(body):
                 failures.append(f"{path} ({endpoint}) shows {what} to {role}")
@@ -149,6 +158,22 @@ def test_no_route_shows_a_role_what_it_may_not_see(app, crawled_world, role, rec
     assert checked > 250, checked  # the generator really produced the routes × objects
     assert not unseen, f"{role} never saw {', '.join(unseen)}: a canary is not where it was meant to be"
     assert not failures, "\n".join(failures)
+
+
+def unbounded_fields(html: str) -> list[str]:
+    """Names of the free-text fields of the page's POST forms that have no maxlength."""
+    found = []
+    for form in FORM_RE.findall(html):
+        if not re.search(r'method="post"', form[:form.index(">")], re.I):
+            continue
+        for tag, attrs in FIELD_RE.findall(form):
+            kind = re.search(r'\btype="([^"]*)"', attrs)
+            if tag.lower() == "input" and (kind.group(1) if kind else "text").lower() not in TEXT_TYPES:
+                continue
+            if "maxlength=" not in attrs:
+                name = re.search(r'\bname="([^"]*)"', attrs)
+                found.append(name.group(1) if name else attrs.strip())
+    return found
 
 
 # Routes by which a role legitimately acts on another company's object, tested in their feature's tests
