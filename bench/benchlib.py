@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -15,6 +16,21 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+
+
+def unwind_on_sigterm() -> None:
+    """Make SIGTERM (a `kill`, a CI timeout) end this benchmark like Ctrl-C does, through its `finally`
+    blocks, so that the gunicorn and consumer processes it started are stopped rather than left running.
+    Called by whatever starts such a process; a no-op outside the main thread or under another handler."""
+    try:
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _raise_interrupt)
+    except ValueError:  # not the main thread
+        pass
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def stop(process: subprocess.Popen, grace: float = 30) -> None:
@@ -111,6 +127,7 @@ class Gunicorn:
 
     def __init__(self, env: dict, workers: int, log: Path, app: str = "wsgi:app", cwd: Path = ROOT,
                  ready_path: str = "/", timeout: float = 90, options: tuple[str, ...] = ()):
+        unwind_on_sigterm()
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = Path(log)
@@ -224,6 +241,7 @@ class Consumer:
     start it) on an instance folder, its output in a log file."""
 
     def __init__(self, env: dict, log: Path, workers: int = 2):
+        unwind_on_sigterm()
         self.log_path = Path(log)
         self.log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
